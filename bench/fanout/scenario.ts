@@ -1,0 +1,247 @@
+/**
+ * One server at one connection count: start it, measure idle memory, connect N clients, run the
+ * fixed-rate phases and the max-rate phase, stop everything.
+ */
+import { readCpuSeconds, readPeakRssBytes, readRssBytes } from '../shared/proc-stats.js';
+import { LoadFleet, type MergedReport } from './load-fleet.js';
+import type { BenchOptions } from './options.js';
+import { nowMs } from './protocol.js';
+import { publishAtMaxRate, publishAtRate, type PublishResult } from './publisher.js';
+import { ServerUnavailableError, startServer, type RunningServer, type ServerName } from './servers.js';
+import type { LatencySummary } from './stats.js';
+
+const READY_TIMEOUT_MS = 15_000;
+const CONNECT_TIMEOUT_MS = 15_000;
+const MAX_SOCKETS_PER_CLIENT_PROCESS = 8_000;
+const STALL_MS = 2_000;
+const QUIET_MS = 500;
+const QUIET_MAX_MS = 30_000;
+const LOAD_CLIENT_LIFETIME_MS = 20 * 60_000;
+
+export interface PhaseResult {
+  readonly name: string;
+  /** Target publish rate; null for the max-rate phase. */
+  readonly eventsPerSecond: number | null;
+  readonly published: PublishResult & { readonly perSecond: number };
+  readonly expected: number;
+  readonly received: number;
+  /** expected − received (negative would mean duplicates). */
+  readonly lost: number;
+  /** Events every connection received. */
+  readonly completeEvents: number;
+  /** received / (phase start → last delivery). */
+  readonly deliveriesPerSecond: number;
+  readonly windowS: number;
+  readonly drainS: number;
+  readonly latency: LatencySummary;
+  readonly outOfOrder: number;
+  readonly stray: number;
+  readonly other: number;
+  readonly serverCpuS: number;
+  /** Server CPU-µs per delivery, which is also CPU-seconds per million deliveries. */
+  readonly cpuUsPerDelivery: number | null;
+  readonly loadClientCpuS: number;
+  readonly publisherCpuS: number;
+  readonly serverRssAfterBytes: number;
+}
+
+export interface ScenarioResult {
+  readonly server: ServerName;
+  readonly connections: number;
+  /** Why the scenario did not run or stopped early, if so. */
+  readonly skipped: string | null;
+  readonly connect: {
+    readonly opened: number;
+    readonly failed: number;
+    readonly firstError: string | null;
+    readonly seconds: number;
+    readonly perSecond: number;
+  } | null;
+  readonly memory: {
+    readonly gc: boolean;
+    readonly baselineBytes: number;
+    readonly idleBytes: number;
+    readonly perConnectionBytes: number;
+    readonly peakBytes: number | null;
+  } | null;
+  readonly phases: readonly PhaseResult[];
+  /** Connections the server closed during the run, by code and reason. */
+  readonly closes: Readonly<Record<string, number>>;
+}
+
+export interface ScenarioContext {
+  readonly options: BenchOptions;
+  /** A fresh 127.0.0.0/8 source address (spreads ephemeral ports and TIME_WAIT). */
+  readonly nextSourceAddress: () => string;
+  readonly log: (line: string) => void;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function sumCpu(pids: readonly number[]): number {
+  return pids.reduce((acc, pid) => {
+    try {
+      return acc + readCpuSeconds(pid);
+    } catch {
+      return acc; // exited
+    }
+  }, 0);
+}
+
+function ownCpuSeconds(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+}
+
+async function settledRss(server: RunningServer): Promise<{ bytes: number; gc: boolean }> {
+  const gc = await server.collectGarbage();
+  await sleep(300);
+  return { bytes: readRssBytes(server.pid), gc };
+}
+
+interface PhaseSpec {
+  readonly name: string;
+  readonly eventsPerSecond: number | null;
+}
+
+async function runPhase(
+  spec: PhaseSpec,
+  phase: number,
+  server: RunningServer,
+  fleet: LoadFleet,
+  connected: number,
+  ctx: ScenarioContext,
+): Promise<{ result: PhaseResult; report: MergedReport }> {
+  const { options } = ctx;
+  const durationMs = options.durationS * 1000;
+  await fleet.waitQuiet(QUIET_MS, QUIET_MAX_MS);
+  await fleet.startPhase(phase);
+  const serverCpu0 = readCpuSeconds(server.pid);
+  const clientCpu0 = sumCpu(fleet.pids);
+  const publisherCpu0 = ownCpuSeconds();
+  const started = nowMs();
+  const published =
+    spec.eventsPerSecond === null
+      ? await publishAtMaxRate(server.publish, {
+          phase,
+          durationMs,
+          concurrency: options.publishers,
+          maxEvents: Math.max(1, Math.floor(options.maxPhaseDeliveries / connected)),
+        })
+      : await publishAtRate(server.publish, { phase, eventsPerSecond: spec.eventsPerSecond, durationMs });
+  const publisherCpuS = ownCpuSeconds() - publisherCpu0;
+  const expected = published.accepted * connected;
+  const drainMs = await fleet.drain({ expected, stallMs: STALL_MS, maxMs: options.drainS * 1000 });
+  await sleep(250); // one more progress/report round for deliveries that raced the drain check
+  const report = await fleet.report();
+  const serverCpuS = readCpuSeconds(server.pid) - serverCpu0;
+  const loadClientCpuS = sumCpu(fleet.pids) - clientCpu0;
+  const windowMs = Math.max(1, (report.lastAt ?? started) - started);
+  const result: PhaseResult = {
+    name: spec.name,
+    eventsPerSecond: spec.eventsPerSecond,
+    published: { ...published, perSecond: published.accepted / (published.durationMs / 1000) },
+    expected,
+    received: report.received,
+    lost: expected - report.received,
+    completeEvents: report.perEvent.filter((n) => n >= connected).length,
+    deliveriesPerSecond: report.received / (windowMs / 1000),
+    windowS: windowMs / 1000,
+    drainS: drainMs / 1000,
+    latency: report.latency.summary(),
+    outOfOrder: report.outOfOrder,
+    stray: report.stray,
+    other: report.other,
+    serverCpuS,
+    cpuUsPerDelivery: report.received > 0 ? (serverCpuS * 1e6) / report.received : null,
+    loadClientCpuS,
+    publisherCpuS,
+    serverRssAfterBytes: readRssBytes(server.pid),
+  };
+  return { result, report };
+}
+
+function phaseLine(server: ServerName, n: number, r: PhaseResult): string {
+  const ms = (v: number | null): string => (v === null ? '-' : v.toFixed(1));
+  return (
+    `${server} N=${n} ${r.name}: ${r.published.accepted} events (${r.published.perSecond.toFixed(1)}/s), ` +
+    `${r.received}/${r.expected} delivered, ${Math.round(r.deliveriesPerSecond)}/s, ` +
+    `p50 ${ms(r.latency.p50Ms)} p99 ${ms(r.latency.p99Ms)} max ${ms(r.latency.maxMs)} ms, ` +
+    `server ${r.serverCpuS.toFixed(2)} CPU-s (${r.cpuUsPerDelivery?.toFixed(1) ?? '-'} µs/delivery), ` +
+    `clients ${r.loadClientCpuS.toFixed(2)} CPU-s`
+  );
+}
+
+export async function runScenario(name: ServerName, n: number, ctx: ScenarioContext): Promise<ScenarioResult> {
+  const { options, log } = ctx;
+  const empty = { server: name, connections: n, connect: null, memory: null, phases: [], closes: {} };
+  let server: RunningServer;
+  try {
+    server = await startServer(name, { readyTimeoutMs: READY_TIMEOUT_MS });
+  } catch (error) {
+    if (!(error instanceof ServerUnavailableError)) throw error;
+    log(`skipping ${name}: ${error.message}`);
+    return { ...empty, skipped: error.message.split('\n')[0] ?? error.message };
+  }
+  let fleet: LoadFleet | null = null;
+  try {
+    await sleep(500);
+    const baseline = await settledRss(server);
+    const processes = Math.max(options.clientProcesses, Math.ceil(n / MAX_SOCKETS_PER_CLIENT_PROCESS));
+    fleet = await LoadFleet.start({ processes, maxLifetimeMs: LOAD_CLIENT_LIFETIME_MS });
+    const addresses = Array.from({ length: processes }, () => ctx.nextSourceAddress());
+    const connectSummary = await fleet.connect({
+      target: await server.clientTarget(options.users),
+      total: n,
+      concurrency: options.connectConcurrency,
+      timeoutMs: CONNECT_TIMEOUT_MS,
+      addressesFor: (p) => [addresses[p] ?? '127.0.0.1'],
+    });
+    const connect = {
+      ...connectSummary,
+      seconds: connectSummary.durationMs / 1000,
+      perSecond: connectSummary.opened / (connectSummary.durationMs / 1000),
+    };
+    log(
+      `${name} N=${n}: ${connect.opened} connected in ${connect.seconds.toFixed(2)} s (${Math.round(connect.perSecond)}/s)` +
+        (connect.failed > 0 ? `, ${connect.failed} failed: ${connect.firstError ?? '?'}` : ''),
+    );
+    if (connect.opened === 0) return { ...empty, skipped: `no connection opened: ${connect.firstError ?? '?'}`, connect };
+
+    await fleet.waitQuiet(1_000, QUIET_MAX_MS);
+    const idle = await settledRss(server);
+    const memory = {
+      gc: baseline.gc && idle.gc,
+      baselineBytes: baseline.bytes,
+      idleBytes: idle.bytes,
+      perConnectionBytes: (idle.bytes - baseline.bytes) / connect.opened,
+      peakBytes: null,
+    };
+    log(`${name} N=${n}: RSS ${(baseline.bytes / 2 ** 20).toFixed(1)} → ${(idle.bytes / 2 ** 20).toFixed(1)} MiB, ${(memory.perConnectionBytes / 1024).toFixed(2)} KiB/connection`);
+
+    const specs: PhaseSpec[] = [];
+    for (const rate of options.rates) {
+      if (rate * connect.opened > options.maxOfferedPerS) {
+        log(`${name} N=${n}: skipping ${rate} events/s (${rate * connect.opened} deliveries/s > --max-offered ${options.maxOfferedPerS})`);
+        continue;
+      }
+      specs.push({ name: `${rate}/s`, eventsPerSecond: rate });
+    }
+    specs.push({ name: 'max', eventsPerSecond: null });
+
+    const phases: PhaseResult[] = [];
+    let closes: Readonly<Record<string, number>> = {};
+    for (const [phase, spec] of specs.entries()) {
+      const { result, report } = await runPhase(spec, phase, server, fleet, connect.opened, ctx);
+      phases.push(result);
+      closes = report.closes;
+      log(phaseLine(name, n, result));
+    }
+    return { ...empty, skipped: null, connect, memory: { ...memory, peakBytes: readPeakRssBytes(server.pid) }, phases, closes };
+  } finally {
+    await server.stop();
+    await fleet?.stop();
+  }
+}

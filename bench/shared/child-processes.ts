@@ -1,0 +1,38 @@
+/**
+ * Every child process a benchmark starts, so that none outlives it: `track` each child,
+ * `stopChild` to end one politely, `killAllChildren` (SIGKILL, synchronous) on any exit path.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+
+const children = new Set<ChildProcess>();
+
+export function track<T extends ChildProcess>(child: T): T {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** SIGTERM, then SIGKILL if the child is still there after `graceMs`. */
+export async function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
+  if (hasExited(child)) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function killAllChildren(): void {
+  for (const child of children) {
+    if (!hasExited(child)) child.kill('SIGKILL');
+  }
+  children.clear();
+}

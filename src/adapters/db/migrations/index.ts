@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as events from './0001-events.js';
+
+/** Every migration, by name; they run in name order. Append new ones; never edit one that has shipped. */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001-events': events,
+};

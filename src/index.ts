@@ -1,0 +1,10 @@
+export { createServer, type CreateServerOptions, type RealtimeServer } from './server.js';
+export { loadConfig, ConfigError, type Config } from './config/config.js';
+export type { ConnectionManager } from './features/notifications/connection-manager.js';
+export type { Bus, Topic, Codec, Unsubscribe } from './core/bus.js';
+export type { AuthUser } from './core/auth.js';
+export { CATALOG, mayReceive } from './protocol/catalog.js';
+export { CloseCodes } from './protocol/close-codes.js';
+export { ErrorCodes } from './protocol/error-codes.js';
+export { ROLES, type Role } from './protocol/roles.js';
+export { mintAccessToken } from './adapters/auth/token-minter.js';

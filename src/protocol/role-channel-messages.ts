@@ -1,0 +1,6 @@
+import { z } from 'zod';
+
+/** Messages a client may send on a role channel (SPEC §3), by type. */
+export const roleChannelSchemas = {
+  ping: z.unknown(),
+} as const;

@@ -1,0 +1,185 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { createJoseTokenVerifier } from './adapters/auth/jose-token-verifier.js';
+import { MemoryBus } from './adapters/bus/memory-bus.js';
+import { createDatabase, type Database } from './adapters/db/database.js';
+import { KyselyEventLog } from './adapters/db/stores/kysely-event-log.js';
+import { MemoryPresence } from './adapters/presence/memory-presence.js';
+import { loadConfig, type Config } from './config/config.js';
+import { resolveDevSecrets } from './config/dev-secrets.js';
+import type { Bus } from './core/bus.js';
+import { ConnectionRegistry } from './core/connection-registry.js';
+import { LoadMonitor } from './core/load-monitor.js';
+import { MetricsRegistry } from './core/metrics.js';
+import type { PresenceTracker } from './core/presence.js';
+import { Stats } from './core/stats.js';
+import { UserDisconnector } from './core/user-disconnector.js';
+import { ConnectionManager } from './features/notifications/connection-manager.js';
+import { EventDelivery } from './features/notifications/event-delivery.js';
+import { HealthReporter } from './features/notifications/health-reporter.js';
+import { PresenceAnnouncer } from './features/notifications/presence-announcer.js';
+import { PublishService } from './features/notifications/publish-service.js';
+import { RoleChannel } from './features/notifications/role-channel.js';
+import { close } from './protocol/close-codes.js';
+import { SortableIdGenerator } from './shared/ids.js';
+import { createLogger, type Logger } from './shared/logger.js';
+import { createHttpApp } from './transport/http/http-app.js';
+import { healthRoutes } from './transport/http/health-routes.js';
+import { notificationRoutes } from './transport/http/notification-routes.js';
+import { WsGateway } from './transport/ws/ws-gateway.js';
+
+export interface CreateServerOptions {
+  /** Environment to read configuration from (default: process.env). Ignored when `config` is given. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly config?: Config;
+  readonly logger?: Logger;
+  /** Replace the fan-out bus (default: in-process). */
+  readonly bus?: Bus;
+}
+
+export interface RealtimeServer {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Library API: send to users, roles, everyone (the seed's ConnectionManager). */
+  readonly connections: ConnectionManager;
+  readonly publisher: PublishService;
+  readonly http: FastifyInstance;
+  /** Start listening on PORT/HOST; resolves with the bound address. */
+  listen(): Promise<{ host: string; port: number }>;
+  /** Graceful shutdown (SPEC §9): stop accepting, persist, close clients with 1001, close storage. Idempotent. */
+  close(): Promise<void>;
+}
+
+const SHUTDOWN_CLOSE_WAIT_MS = 3000;
+const EVENT_PRUNE_INTERVAL_MS = 10 * 60_000;
+
+/** Compose the whole server from configuration. Does not listen until `listen()`; never handles signals. */
+export async function createServer(options: CreateServerOptions = {}): Promise<RealtimeServer> {
+  const { config } = options.config ? { config: options.config } : resolveDevSecrets(loadConfig(options.env ?? process.env));
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+
+  const database: Database = createDatabase(config.databaseUrl);
+  try {
+    await database.migrate();
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+
+  const bus = options.bus ?? new MemoryBus(logger);
+  const presence: PresenceTracker = new MemoryPresence();
+  const stats = new Stats();
+  const registry = new ConnectionRegistry();
+  const load = new LoadMonitor();
+  const ids = new SortableIdGenerator(bus.instanceId);
+  const eventLog = new KyselyEventLog(database.db);
+  const verifier = await createJoseTokenVerifier({
+    secret: config.jwt.secret,
+    publicKeyPem: config.jwt.publicKeyPem,
+    jwksUrl: config.jwt.jwksUrl,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+  });
+
+  const publisher = new PublishService({ bus, eventLog, ids, stats });
+  const delivery = new EventDelivery(registry, stats);
+  const disconnector = new UserDisconnector(bus, registry);
+  const announcer = new PresenceAnnouncer(presence, publisher, logger);
+  const connections = new ConnectionManager(publisher, presence, disconnector);
+  await delivery.start(bus);
+  await disconnector.start();
+
+  let connectionSeq = 0;
+  const gateway = new WsGateway({
+    verifier,
+    registry,
+    handlers: { role: new RoleChannel({ heartbeatIntervalMs: config.heartbeatIntervalMs }) },
+    lifecycle: [announcer],
+    stats,
+    logger,
+    allowedOrigins: config.allowedOrigins,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    limits: config.limits,
+    newConnectionId: () => `${bus.instanceId}-${(++connectionSeq).toString(36)}`,
+  });
+
+  const metrics = new MetricsRegistry({ defaultMetrics: true });
+  registerServerMetrics(metrics, { stats, registry, load });
+  const health = new HealthReporter({
+    intervalMs: config.healthIntervalMs,
+    instanceId: bus.instanceId,
+    registry,
+    stats,
+    load,
+    publisher,
+    logger,
+    rooms: () => ({}),
+  });
+
+  if (!config.publishApiKey) throw new Error('PUBLISH_API_KEY is not set');
+  const http = await createHttpApp({
+    logger,
+    bodyLimitBytes: 1024 * 1024,
+    plugins: [
+      healthRoutes({ metrics, readiness: { database: () => database.ping(), bus: () => bus.isHealthy() } }),
+      notificationRoutes({ apiKey: config.publishApiKey, publisher, presence, disconnector }),
+    ],
+  });
+  gateway.attach(http.server);
+
+  const pruner = setInterval(() => {
+    eventLog.pruneBefore(Date.now() - config.eventRetentionMs).catch((error: unknown) => logger.warn({ err: error }, 'event prune failed'));
+  }, EVENT_PRUNE_INTERVAL_MS);
+  pruner.unref();
+
+  let closing: Promise<void> | undefined;
+  const doClose = async (): Promise<void> => {
+    clearInterval(pruner);
+    health.stop();
+    load.stop();
+    gateway.stopAccepting();
+    await publisher.drain().catch((error: unknown) => logger.error({ err: error }, 'flushing events failed'));
+    await gateway.closeAll(close('goingAway', 'server shutting down'), SHUTDOWN_CLOSE_WAIT_MS);
+    await announcer.settle();
+    await http.close();
+    delivery.stop();
+    disconnector.stop();
+    await publisher.drain().catch(() => undefined);
+    await bus.close();
+    await presence.close();
+    await database.close();
+  };
+
+  return {
+    config,
+    logger,
+    connections,
+    publisher,
+    http,
+    async listen() {
+      await http.listen({ port: config.port, host: config.host });
+      load.start();
+      health.start();
+      const address = http.server.address() as AddressInfo;
+      return { host: address.address, port: address.port };
+    },
+    close: () => (closing ??= doClose()),
+  };
+}
+
+function registerServerMetrics(
+  metrics: MetricsRegistry,
+  { stats, registry, load }: { stats: Stats; registry: ConnectionRegistry; load: LoadMonitor },
+): void {
+  metrics.gauge('uhs_connections', 'Open role-channel connections by role', () => registry.countsByRole(), 'role');
+  metrics.gauge('uhs_connections_by_endpoint', 'Open WebSocket connections by endpoint', () => registry.countsByEndpoint(), 'endpoint');
+  metrics.counter('uhs_messages_in_total', 'Messages received from clients', () => stats.messagesIn);
+  metrics.counter('uhs_messages_out_total', 'Messages sent to clients', () => stats.messagesOut);
+  metrics.counter('uhs_events_published_total', 'Events published', () => stats.eventsPublished);
+  metrics.counter('uhs_event_deliveries_total', 'Event deliveries to connections', () => stats.deliveries);
+  metrics.counter('uhs_send_errors_total', 'Sends that failed or were refused (slow consumers)', () => stats.sendErrors + stats.slowConsumerCloses);
+  metrics.counter('uhs_dropped_droppable_total', 'Droppable messages (typing, awareness, presence) skipped for slow clients', () => stats.droppedDroppable);
+  metrics.counter('uhs_rate_limited_total', 'Client messages refused by the rate limit', () => stats.rateLimited);
+  metrics.counter('uhs_auth_failures_total', 'WebSocket connections refused for their token', () => stats.authFailures);
+  metrics.gauge('uhs_event_loop_lag_seconds', 'Event-loop lag since the last health report (p99)', () => load.lag().p99Ms / 1000);
+}

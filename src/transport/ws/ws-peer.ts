@@ -1,0 +1,115 @@
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import type { AuthUser } from '../../core/auth.js';
+import type { Endpoint, Peer, SendOptions } from '../../core/peer.js';
+import type { Stats } from '../../core/stats.js';
+import type { Close } from '../../protocol/close-codes.js';
+import type { Corker } from './corker.js';
+
+const OPEN = 1;
+const TEXT = { binary: false } as const;
+const BINARY = { binary: true } as const;
+
+/** Limits shared by every peer of one endpoint. */
+export interface PeerLimits {
+  readonly sendBufferLimitBytes: number;
+  /** Droppable traffic is skipped once this much is unread. */
+  readonly droppableBufferBytes: number;
+  readonly ratePerSecond: number;
+  readonly burst: number;
+}
+
+/** Shared by all peers of one server: no closures or timers per connection. */
+export interface PeerContext {
+  readonly corker: Corker;
+  readonly stats: Stats;
+  /** Called when a peer exceeds its send buffer with traffic that may not be dropped. */
+  onSlowConsumer(peer: WsPeer): void;
+  received(peer: WsPeer, data: Buffer, isBinary: boolean): void;
+  closed(peer: WsPeer, code: number): void;
+}
+
+/** A `ws` connection adapted to the transport-free `Peer` shape, with its own send-side defenses. */
+export class WsPeer<S = unknown> implements Peer<S> {
+  state: S | undefined = undefined;
+  /** Heartbeat: set by any inbound frame or pong, cleared by each sweep. */
+  alive = true;
+  /** opening: the handler's `open` runs and inbound messages wait in `pending`; open: registered; closed: gone. */
+  phase: 'opening' | 'open' | 'closed' = 'opening';
+  pending: Array<{ data: Buffer; isBinary: boolean }> = [];
+  private corkedIn = 0;
+  private tokens: number;
+  private lastRefill = Date.now();
+  private violations = 0;
+
+  constructor(
+    readonly id: string,
+    readonly endpoint: Endpoint,
+    public user: AuthUser,
+    readonly ws: WebSocket,
+    private readonly socket: Duplex,
+    readonly limits: PeerLimits,
+    readonly context: PeerContext,
+  ) {
+    this.tokens = limits.burst;
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === OPEN;
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  sendText(text: string | Buffer, options?: SendOptions): void {
+    this.send(text, false, options);
+  }
+
+  sendBinary(data: Uint8Array, options?: SendOptions): void {
+    this.send(data, true, options);
+  }
+
+  close(close: Close): void {
+    if (this.ws.readyState > OPEN) return;
+    this.ws.close(close.code, close.reason);
+  }
+
+  /** Drop the connection without a closing handshake (dead peer, or one that will never read its close frame). */
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  /**
+   * Take one message from the rate budget (token bucket: `ratePerSecond`, bursts of `burst`).
+   * Returns 'ok', 'limited' (answer with rate_limited), or 'abusive' (close: the client ignores the answers).
+   */
+  takeRateToken(now: number): 'ok' | 'limited' | 'abusive' {
+    const { ratePerSecond, burst } = this.limits;
+    this.tokens = Math.min(burst, this.tokens + ((now - this.lastRefill) / 1000) * ratePerSecond);
+    this.lastRefill = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      this.violations = 0;
+      return 'ok';
+    }
+    this.violations++;
+    return this.violations > burst ? 'abusive' : 'limited';
+  }
+
+  private send(data: string | Uint8Array, binary: boolean, options: SendOptions | undefined): void {
+    if (this.ws.readyState !== OPEN) return;
+    const buffered = this.ws.bufferedAmount;
+    if (buffered > this.limits.droppableBufferBytes && options?.droppable) {
+      this.context.stats.droppedDroppable++;
+      return;
+    }
+    if (buffered > this.limits.sendBufferLimitBytes) {
+      this.context.onSlowConsumer(this);
+      return;
+    }
+    this.corkedIn = this.context.corker.cork(this.socket, this.corkedIn);
+    this.ws.send(data, binary ? BINARY : TEXT);
+    this.context.stats.messagesOut++;
+  }
+}
