@@ -2,6 +2,9 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { createJoseTokenVerifier } from './adapters/auth/jose-token-verifier.js';
 import { MemoryBus } from './adapters/bus/memory-bus.js';
+import { RedisBus } from './adapters/bus/redis-bus.js';
+import { RedisPresence } from './adapters/presence/redis-presence.js';
+import { LegacyBroadcastBridge } from './adapters/redis/legacy-broadcast-bridge.js';
 import { createDatabase, type Database } from './adapters/db/database.js';
 import { KyselyEventLog } from './adapters/db/stores/kysely-event-log.js';
 import { MemoryPresence } from './adapters/presence/memory-presence.js';
@@ -21,6 +24,7 @@ import { PresenceAnnouncer } from './features/notifications/presence-announcer.j
 import { PublishService } from './features/notifications/publish-service.js';
 import { RoleChannel } from './features/notifications/role-channel.js';
 import { close } from './protocol/close-codes.js';
+import type { Role } from './protocol/roles.js';
 import { SortableIdGenerator } from './shared/ids.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { createHttpApp } from './transport/http/http-app.js';
@@ -66,8 +70,23 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     throw error;
   }
 
-  const bus = options.bus ?? new MemoryBus(logger);
-  const presence: PresenceTracker = new MemoryPresence();
+  const redisUrl = config.redis.url;
+  const redisBus = !options.bus && redisUrl ? new RedisBus({ url: redisUrl, keyPrefix: config.redis.keyPrefix, logger, canaryIntervalMs: config.redis.canaryIntervalMs }) : undefined;
+  const bus: Bus = options.bus ?? redisBus ?? new MemoryBus(logger);
+  await redisBus?.start();
+  let announceReaped: (users: ReadonlyArray<{ userId: string; role: Role }>) => void = () => undefined;
+  const redisPresence = redisUrl
+    ? new RedisPresence({
+        url: redisUrl,
+        keyPrefix: config.redis.keyPrefix,
+        instanceId: bus.instanceId,
+        logger,
+        heartbeatMs: config.redis.presenceHeartbeatMs,
+        onReapedOffline: (users) => announceReaped(users),
+      })
+    : undefined;
+  const presence: PresenceTracker = redisPresence ?? new MemoryPresence();
+  redisPresence?.start();
   const stats = new Stats();
   const registry = new ConnectionRegistry();
   const load = new LoadMonitor();
@@ -86,6 +105,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   const disconnector = new UserDisconnector(bus, registry);
   const announcer = new PresenceAnnouncer(presence, publisher, logger);
   const connections = new ConnectionManager(publisher, presence, disconnector);
+  announceReaped = (users) => users.forEach((user) => announcer.announceOffline(user.userId, user.role));
+  const legacyBridge = redisUrl
+    ? new LegacyBroadcastBridge({ url: redisUrl, keyPrefix: config.redis.keyPrefix, instanceId: bus.instanceId, publisher, logger })
+    : undefined;
   await delivery.start(bus);
   await disconnector.start();
 
@@ -105,6 +128,11 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
 
   const metrics = new MetricsRegistry({ defaultMetrics: true });
   registerServerMetrics(metrics, { stats, registry, load });
+  metrics.gauge('uhs_bus_healthy', 'Whether the bus reaches other instances (Redis canary comes back)', () => (bus.isHealthy() ? 1 : 0));
+  if (redisBus) {
+    metrics.gauge('uhs_bus_unhealthy', 'Why the bus is unhealthy (1 for the current reason)', () => ({ [redisBus.unhealthyReason ?? 'none']: 1 }), 'reason');
+    metrics.counter('uhs_bus_messages_total', 'Messages carried by Redis', () => ({ published: redisBus.stats.published, received: redisBus.stats.received, publish_failures: redisBus.stats.publishFailures }), 'direction');
+  }
   const health = new HealthReporter({
     intervalMs: config.healthIntervalMs,
     instanceId: bus.instanceId,
@@ -145,8 +173,9 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     delivery.stop();
     disconnector.stop();
     await publisher.drain().catch(() => undefined);
-    await bus.close();
+    await legacyBridge?.close();
     await presence.close();
+    await bus.close();
     await database.close();
   };
 
