@@ -13,12 +13,14 @@ import { resolveDevSecrets } from './config/dev-secrets.js';
 import type { Bus } from './core/bus.js';
 import { ConnectionRegistry } from './core/connection-registry.js';
 import { LoadMonitor } from './core/load-monitor.js';
+import type { EndpointHandler } from './core/peer.js';
 import { MetricsRegistry } from './core/metrics.js';
 import type { PresenceTracker } from './core/presence.js';
 import { Stats } from './core/stats.js';
 import { UserDisconnector } from './core/user-disconnector.js';
 import { ConnectionManager } from './features/notifications/connection-manager.js';
 import { EventDelivery } from './features/notifications/event-delivery.js';
+import { EventReplay } from './features/notifications/event-replay.js';
 import { HealthReporter } from './features/notifications/health-reporter.js';
 import { PresenceAnnouncer } from './features/notifications/presence-announcer.js';
 import { PublishService } from './features/notifications/publish-service.js';
@@ -116,7 +118,13 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   const gateway = new WsGateway({
     verifier,
     registry,
-    handlers: { role: new RoleChannel({ heartbeatIntervalMs: config.heartbeatIntervalMs }) },
+    handlers: {
+      role: new RoleChannel({
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        replay: new EventReplay({ eventLog, retentionMs: config.eventRetentionMs, logger }),
+        logger,
+      }) as EndpointHandler,
+    },
     lifecycle: [announcer],
     stats,
     logger,

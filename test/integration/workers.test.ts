@@ -43,7 +43,7 @@ test('serve --workers 2: two instances on one port act as one server and drain t
       const token = await mintAccessToken({ secret: TEST_SECRET, sub: `w-${clients.length}`, role: 'staff', ttlSeconds: 60 });
       const client = await connectReady(`ws://127.0.0.1:${port}/ws/staff/${token}`);
       clients.push(client);
-      instances.add(String(client.messages[0]!.data.connection_id).split('-')[0]);
+      instances.add(String(client.messages[0]!.data.connection_id).split('-')[0] ?? '');
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 100)); // workers still starting
     }
