@@ -121,7 +121,12 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     handlers: {
       role: new RoleChannel({
         heartbeatIntervalMs: config.heartbeatIntervalMs,
-        replay: new EventReplay({ eventLog, retentionMs: config.eventRetentionMs, logger }),
+        replay: new EventReplay({
+          eventLog,
+          retentionMs: config.eventRetentionMs,
+          logger,
+          highWaterBytes: Math.min(256 * 1024, Math.floor(config.limits.sendBufferLimitBytes / 4)),
+        }),
         logger,
       }) as EndpointHandler,
     },

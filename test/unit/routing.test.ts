@@ -20,6 +20,7 @@ function peer(userId: string, role: Role, endpoint: Peer['endpoint'] = 'role'): 
     state: undefined,
     sendText() {},
     sendBinary() {},
+    drained: async () => undefined,
     close() {},
   };
 }

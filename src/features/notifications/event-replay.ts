@@ -18,6 +18,8 @@ export interface EventReplayOptions {
   readonly logger: Logger;
   /** Most events one resume sends; past it `complete` is false. */
   readonly maxEvents?: number;
+  /** The replay waits for the client to read before queueing more than this (keep it under the send-buffer limit). */
+  readonly highWaterBytes: number;
 }
 
 const PAGE = 500;
@@ -65,6 +67,7 @@ export class EventReplay {
             complete = false;
             break;
           }
+          if (peer.bufferedAmount > this.options.highWaterBytes) await peer.drained();
           peer.sendText(event.frame);
           replay.sent.add(event.id);
           count++;

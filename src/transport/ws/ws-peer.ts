@@ -70,6 +70,19 @@ export class WsPeer<S = unknown> implements Peer<S> {
     this.send(data, true, options);
   }
 
+  drained(): Promise<void> {
+    if (this.ws.readyState !== OPEN || this.ws.bufferedAmount === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
   close(close: Close): void {
     if (this.ws.readyState > OPEN) return;
     this.ws.close(close.code, close.reason);
