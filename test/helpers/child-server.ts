@@ -25,10 +25,13 @@ export interface ChildServer {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `uhs-realtime serve` in a child process (real signals, real crashes); resolves once /healthz answers. */
+/**
+ * `uhs-realtime serve --workers 1` in a child process (real signals, real crashes): one process is one instance,
+ * even with REDIS_URL set. Resolves once /healthz answers.
+ */
 export async function startChildServer(env: Record<string, string>, port?: number): Promise<ChildServer> {
   const chosen = port ?? (await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--workers', '1'], {
     env: {
       ...process.env,
       PORT: String(chosen),
