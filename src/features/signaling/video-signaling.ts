@@ -56,8 +56,6 @@ export class VideoSignaling implements EndpointHandler<RoomPeer> {
         return;
       case 'offer':
       case 'answer':
-        member.room.relay(member, type, body);
-        return;
       case 'ice_candidate':
         member.room.relay(member, type, body);
         return;
