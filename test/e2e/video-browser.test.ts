@@ -3,7 +3,8 @@
  * user is refused. Chromium must not reach outside the machine, so the test runs inside a loopback-only network
  * namespace: run normally, this file re-executes itself under `unshare -n` (with UHS_E2E_ISOLATED=1) and reports
  * that run's result. Needs Debian's `chromium` and a network namespace (root, or unprivileged user namespaces);
- * without them it is skipped with the reason — except under CI=true, where it fails.
+ * without them it is skipped with the reason — except under CI=true, where it fails. Setting UHS_E2E_ISOLATED=1
+ * yourself runs the browsers directly (only do so where the network is already isolated: a test checks it).
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -108,13 +109,12 @@ function browserSuite(): void {
         STUN_URLS: 'stun:127.0.0.1:3478',
         TURN_URLS: 'turn:127.0.0.1:3478?transport=udp',
         TURN_SECRET: 'e2e-turn-secret',
-        LOG_LEVEL: process.env.E2E_DEBUG ? 'debug' : 'warn',
+        LOG_LEVEL: 'warn',
       });
       await registerSession(srv, 'e2e-class', { host_id: 'teacher-1', participant_ids: ['kid-1'] });
     });
 
     after(async () => {
-      if (process.env.E2E_DEBUG) process.stdout.write(srv.logs.join(''));
       for (const context of contexts) await context.close().catch(() => undefined);
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
       site.close();
