@@ -7,6 +7,7 @@ import { RedisPresence } from './adapters/presence/redis-presence.js';
 import { LegacyBroadcastBridge } from './adapters/redis/legacy-broadcast-bridge.js';
 import { createDatabase, type Database } from './adapters/db/database.js';
 import { KyselyEventLog } from './adapters/db/stores/kysely-event-log.js';
+import { KyselyVideoSessionStore } from './adapters/db/stores/kysely-video-session-store.js';
 import { MemoryPresence } from './adapters/presence/memory-presence.js';
 import { loadConfig, type Config } from './config/config.js';
 import { resolveDevSecrets } from './config/dev-secrets.js';
@@ -25,6 +26,10 @@ import { HealthReporter } from './features/notifications/health-reporter.js';
 import { PresenceAnnouncer } from './features/notifications/presence-announcer.js';
 import { PublishService } from './features/notifications/publish-service.js';
 import { RoleChannel } from './features/notifications/role-channel.js';
+import { MemoryRoomMembership } from './features/signaling/memory-room-membership.js';
+import { VideoRoomRegistry } from './features/signaling/video-room-registry.js';
+import { VideoSessionService } from './features/signaling/video-session-service.js';
+import { VideoSignaling } from './features/signaling/video-signaling.js';
 import { close } from './protocol/close-codes.js';
 import type { Role } from './protocol/roles.js';
 import { SortableIdGenerator } from './shared/ids.js';
@@ -32,6 +37,7 @@ import { createLogger, type Logger } from './shared/logger.js';
 import { createHttpApp } from './transport/http/http-app.js';
 import { healthRoutes } from './transport/http/health-routes.js';
 import { notificationRoutes } from './transport/http/notification-routes.js';
+import { videoRoutes } from './transport/http/video-routes.js';
 import { WsGateway } from './transport/ws/ws-gateway.js';
 
 export interface CreateServerOptions {
@@ -114,6 +120,16 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   await delivery.start(bus);
   await disconnector.start();
 
+  const videoSessionStore = new KyselyVideoSessionStore(database.db);
+  const videoSessions = new VideoSessionService({ store: videoSessionStore, bus, defaultMaxParticipants: config.video.maxParticipants });
+  const videoRooms = new VideoRoomRegistry({
+    bus,
+    membership: () => new MemoryRoomMembership(),
+    rejoinGraceMs: config.video.rejoinGraceMs,
+    logger,
+  });
+  const videoSignaling = new VideoSignaling({ rooms: videoRooms, sessions: videoSessionStore });
+
   let connectionSeq = 0;
   const gateway = new WsGateway({
     verifier,
@@ -129,6 +145,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
         }),
         logger,
       }) as EndpointHandler,
+      video: videoSignaling,
     },
     lifecycle: [announcer],
     stats,
@@ -146,6 +163,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     metrics.gauge('uhs_bus_unhealthy', 'Why the bus is unhealthy (1 for the current reason)', () => ({ [redisBus.unhealthyReason ?? 'none']: 1 }), 'reason');
     metrics.counter('uhs_bus_messages_total', 'Messages carried by Redis', () => ({ published: redisBus.stats.published, received: redisBus.stats.received, publish_failures: redisBus.stats.publishFailures }), 'direction');
   }
+  metrics.gauge('uhs_video_rooms', 'Video sessions with peers on this instance', () => videoRooms.size);
+  metrics.gauge('uhs_video_peers', 'Video peers held on this instance (rejoin grace included)', () => videoRooms.peerCount());
   const health = new HealthReporter({
     intervalMs: config.healthIntervalMs,
     instanceId: bus.instanceId,
@@ -154,7 +173,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     load,
     publisher,
     logger,
-    rooms: () => ({}),
+    rooms: () => ({ video: videoRooms.size }),
   });
 
   if (!config.publishApiKey) throw new Error('PUBLISH_API_KEY is not set');
@@ -164,6 +183,13 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     plugins: [
       healthRoutes({ metrics, readiness: { database: () => database.ping(), bus: () => bus.isHealthy() } }),
       notificationRoutes({ apiKey: config.publishApiKey, publisher, presence, disconnector }),
+      videoRoutes({
+        apiKey: config.publishApiKey,
+        sessions: videoSessions,
+        verifier,
+        iceServers: config.video,
+        allowedOrigins: config.allowedOrigins,
+      }),
     ],
   });
   gateway.attach(http.server);
@@ -181,6 +207,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     gateway.stopAccepting();
     await publisher.drain().catch((error: unknown) => logger.error({ err: error }, 'flushing events failed'));
     await gateway.closeAll(close('goingAway', 'server shutting down'), SHUTDOWN_CLOSE_WAIT_MS);
+    await videoRooms.closeAll();
     await announcer.settle();
     await http.close();
     delivery.stop();
