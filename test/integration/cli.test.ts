@@ -72,6 +72,9 @@ describe('uhs-realtime CLI', () => {
   test('development start with no variables prints a working URL per role', async () => {
     const dir = tempDir();
     const server = await startChildServer({ DATA_DIR: dir, JWT_SECRET: '', PUBLISH_API_KEY: '', NODE_ENV: '' });
+    // the help is printed just after the port opens
+    const deadline = Date.now() + 10_000;
+    while (!server.output().includes('Publish an event') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     const output = server.output();
     for (const role of ['admin', 'staff', 'instructor', 'parent', 'student', 'partner']) {
       assert.match(output, new RegExp(`ws://localhost:\\d+/ws/${role}/[\\w-]+\\.[\\w-]+\\.[\\w-]+`));
