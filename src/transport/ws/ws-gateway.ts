@@ -257,7 +257,8 @@ export class WsGateway implements PeerContext {
     if (!wasOpen) return;
     this.options.registry.remove(peer);
     try {
-      this.options.handlers[peer.endpoint]?.closed(peer, code);
+      // handlers tell a clean leave (a code) from a dropped socket (1006); a close the server started is clean
+      this.options.handlers[peer.endpoint]?.closed(peer, peer.serverCloseCode ?? code);
     } catch (error) {
       this.options.logger.error({ err: error, endpoint: peer.endpoint }, 'close handler failed');
     }
@@ -285,8 +286,10 @@ function onClose(this: TaggedSocket, code: number): void {
   if (peer) peer.context.closed(peer, code);
 }
 
-function onError(this: TaggedSocket): void {
-  // ws closes the connection itself (e.g. 1009 for an oversized message); 'close' follows
+function onError(this: TaggedSocket, error: Error & { code?: string }): void {
+  // ws closes the connection itself (1009 for an oversized message, 1002 for a protocol error); 'close' follows
+  const peer = this[PEER];
+  if (peer) peer.serverCloseCode ??= error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 1009 : 1002;
 }
 
 function isPromise(value: unknown): value is Promise<unknown> {

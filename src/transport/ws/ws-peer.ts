@@ -83,8 +83,12 @@ export class WsPeer<S = unknown> implements Peer<S> {
     });
   }
 
+  /** The code of a close this server started (the client's socket may report 1006 when it does not answer). */
+  serverCloseCode: number | undefined = undefined;
+
   close(close: Close): void {
     if (this.ws.readyState > OPEN) return;
+    this.serverCloseCode ??= close.code;
     this.ws.close(close.code, close.reason);
   }
 
