@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { createJoseTokenVerifier } from './adapters/auth/jose-token-verifier.js';
 import { MemoryBus } from './adapters/bus/memory-bus.js';
 import { createDatabase, type Database } from './adapters/db/database.js';
+import { KyselyDocStore } from './adapters/db/stores/kysely-doc-store.js';
 import { KyselyEventLog } from './adapters/db/stores/kysely-event-log.js';
 import { MemoryPresence } from './adapters/presence/memory-presence.js';
 import { loadConfig, type Config } from './config/config.js';
@@ -14,6 +15,9 @@ import { MetricsRegistry } from './core/metrics.js';
 import type { PresenceTracker } from './core/presence.js';
 import { Stats } from './core/stats.js';
 import { UserDisconnector } from './core/user-disconnector.js';
+import { CollabService } from './features/collab/collab-service.js';
+import { allowAllDocuments, type DocumentAuthorizer } from './features/collab/doc-access.js';
+import { httpDocAuthorizer } from './features/collab/http-doc-authorizer.js';
 import { ConnectionManager } from './features/notifications/connection-manager.js';
 import { EventDelivery } from './features/notifications/event-delivery.js';
 import { HealthReporter } from './features/notifications/health-reporter.js';
@@ -24,6 +28,7 @@ import { close } from './protocol/close-codes.js';
 import { SortableIdGenerator } from './shared/ids.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { createHttpApp } from './transport/http/http-app.js';
+import { docRoutes } from './transport/http/doc-routes.js';
 import { healthRoutes } from './transport/http/health-routes.js';
 import { notificationRoutes } from './transport/http/notification-routes.js';
 import { WsGateway } from './transport/ws/ws-gateway.js';
@@ -35,6 +40,8 @@ export interface CreateServerOptions {
   readonly logger?: Logger;
   /** Replace the fan-out bus (default: in-process). */
   readonly bus?: Bus;
+  /** Who may open which collaborative document (default: `YJS_AUTH_URL` if set, else every authenticated user may edit). */
+  readonly authorizeDocument?: DocumentAuthorizer;
 }
 
 export interface RealtimeServer {
@@ -89,11 +96,21 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   await delivery.start(bus);
   await disconnector.start();
 
+  const metrics = new MetricsRegistry({ defaultMetrics: true });
+  const collab = new CollabService({
+    store: new KyselyDocStore(database.db),
+    bus,
+    logger,
+    authorize: options.authorizeDocument ?? (config.yjsAuthUrl ? httpDocAuthorizer({ url: config.yjsAuthUrl, logger }) : allowAllDocuments),
+    saveIntervalMs: config.saveIntervalMs,
+    metrics,
+  });
+
   let connectionSeq = 0;
   const gateway = new WsGateway({
     verifier,
     registry,
-    handlers: { role: new RoleChannel({ heartbeatIntervalMs: config.heartbeatIntervalMs }) },
+    handlers: { role: new RoleChannel({ heartbeatIntervalMs: config.heartbeatIntervalMs }), yjs: collab.endpoint },
     lifecycle: [announcer],
     stats,
     logger,
@@ -103,7 +120,6 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     newConnectionId: () => `${bus.instanceId}-${(++connectionSeq).toString(36)}`,
   });
 
-  const metrics = new MetricsRegistry({ defaultMetrics: true });
   registerServerMetrics(metrics, { stats, registry, load });
   const health = new HealthReporter({
     intervalMs: config.healthIntervalMs,
@@ -113,7 +129,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     load,
     publisher,
     logger,
-    rooms: () => ({}),
+    rooms: () => ({ documents: collab.openDocuments }),
   });
 
   if (!config.publishApiKey) throw new Error('PUBLISH_API_KEY is not set');
@@ -123,6 +139,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     plugins: [
       healthRoutes({ metrics, readiness: { database: () => database.ping(), bus: () => bus.isHealthy() } }),
       notificationRoutes({ apiKey: config.publishApiKey, publisher, presence, disconnector }),
+      docRoutes({ apiKey: config.publishApiKey, collab }),
     ],
   });
   gateway.attach(http.server);
@@ -140,6 +157,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     gateway.stopAccepting();
     await publisher.drain().catch((error: unknown) => logger.error({ err: error }, 'flushing events failed'));
     await gateway.closeAll(close('goingAway', 'server shutting down'), SHUTDOWN_CLOSE_WAIT_MS);
+    await collab.close().catch((error: unknown) => logger.error({ err: error }, 'saving documents failed'));
     await announcer.settle();
     await http.close();
     delivery.stop();
@@ -160,6 +178,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
       await http.listen({ port: config.port, host: config.host });
       load.start();
       health.start();
+      collab.start();
       const address = http.server.address() as AddressInfo;
       return { host: address.address, port: address.port };
     },

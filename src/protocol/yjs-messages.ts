@@ -26,6 +26,9 @@ export interface YjsProtocolError {
   readonly reason: string;
 }
 
+/** SPEC §6: 1–128 characters of `A-Z a-z 0-9 . _ : -`. */
+export const DOC_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
 export const MESSAGE_SYNC = 0;
 export const MESSAGE_AWARENESS = 1;
 export const MESSAGE_AUTH = 2;
