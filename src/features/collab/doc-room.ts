@@ -195,10 +195,18 @@ export class DocRoom {
     return run;
   }
 
-  /** Apply what other instances stored that this room has not seen (after a gap in their bus messages). */
+  /**
+   * Apply what other instances stored that this room has not seen (after a gap in their bus messages): their
+   * compacted state if it changed, and log entries this room does not know.
+   */
   heal(): Promise<void> {
     const run = this.lock.then(async () => {
       if (this.phase === 'closed') return;
+      const stored = await this.ctx.store.loadState(this.docId);
+      if (stored && stored.version !== this.version && !this.isClosed()) {
+        this.applyCaptured(stored.state, 'storage', false);
+        this.version = stored.version;
+      }
       await this.applyUnknownEntries(await this.ctx.store.logIds(this.docId));
     });
     this.lock = run.catch(() => undefined);
