@@ -27,7 +27,7 @@ export function yClient(wsUrl: string, docId: string, token: string, options: YC
   class RecordingWebSocket extends WebSocket {
     constructor(address: string | URL, protocols?: string | string[]) {
       super(address, protocols);
-      this.on('message', (data: Buffer) => frameSizes.push(data.length));
+      this.on('message', (data: ArrayBuffer | Buffer) => frameSizes.push(data.byteLength));
     }
   }
   const provider = new WebsocketProvider(`${wsUrl}/ws/yjs`, docId, doc, {
