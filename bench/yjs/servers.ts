@@ -68,7 +68,9 @@ async function waitReady(child: ChildProcess, url: string, output: () => string)
 
 async function launch(args: readonly string[], env: NodeJS.ProcessEnv, readyUrl: string, cpu: string | undefined): Promise<{ child: ChildProcess; inspectPort: number }> {
   const inspectPort = await freePort();
-  const node = [process.execPath, `--inspect=127.0.0.1:${inspectPort}`, ...args];
+  // BENCH_SERVER_NODE_ARGS: extra node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const node = [process.execPath, `--inspect=127.0.0.1:${inspectPort}`, ...extra, ...args];
   const [command, ...rest] = cpu !== undefined && hasTaskset() ? ['taskset', '-c', cpu, ...node] : node;
   const child = track(spawn(command!, rest, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   let tail = '';

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { STAFF_SESSION_PREFIX, type AppendedEntry, type DocStore, type LogEntry, type SnapshotWrite, type StoredDocument } from '../../../features/collab/doc-store.js';
 import type { DatabaseSchema } from '../schema.js';
 
@@ -9,6 +9,9 @@ const ROWS_PER_STATEMENT = 500;
 
 /** Collaborative documents over SQLite or PostgreSQL (one query code for both). */
 export class KyselyDocStore implements DocStore {
+  /** The append statement for n rows, compiled once per n: appends are on the hot path of every keystroke. */
+  private readonly appendSql = new Map<number, string>();
+
   constructor(private readonly db: Kysely<DatabaseSchema>) {}
 
   load(docId: string): Promise<StoredDocument> {
@@ -30,6 +33,13 @@ export class KyselyDocStore implements DocStore {
   async append(entries: readonly AppendedEntry[]): Promise<Array<{ docId: string; id: number }>> {
     if (entries.length === 0) return [];
     const now = Date.now();
+    if (entries.length <= ROWS_PER_STATEMENT) {
+      // one statement is atomic and durable on its own: no explicit transaction needed
+      const parameters: unknown[] = [];
+      for (const e of entries) parameters.push(e.docId, asBuffer(e.update), now);
+      const result = await this.db.executeQuery<{ id: number; doc_id: string }>(CompiledQuery.raw(this.appendStatement(entries.length), parameters));
+      return result.rows.map((row) => ({ docId: row.doc_id, id: Number(row.id) }));
+    }
     const rows = entries.map((e) => ({ doc_id: e.docId, data: asBuffer(e.update), created_at: now }));
     return this.db.transaction().execute(async (trx) => {
       const ids: Array<{ docId: string; id: number }> = [];
@@ -39,6 +49,16 @@ export class KyselyDocStore implements DocStore {
       }
       return ids;
     });
+  }
+
+  private appendStatement(rows: number): string {
+    let statement = this.appendSql.get(rows);
+    if (statement === undefined) {
+      const values = Array.from({ length: rows }, () => ({ doc_id: '', data: Buffer.alloc(0), created_at: 0 }));
+      statement = this.db.insertInto('yjs_updates').values(values).returning(['id', 'doc_id']).compile().sql;
+      this.appendSql.set(rows, statement);
+    }
+    return statement;
   }
 
   async logIds(docId: string): Promise<number[]> {
