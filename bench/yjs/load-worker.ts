@@ -28,7 +28,10 @@ interface DocState {
   readonly keystrokes: readonly Keystroke[];
   next: number;
   sent: number;
+  /** Per keystroke sent: when, and the writer's clock after it (deletions do not advance it). */
   readonly sentAt: number[];
+  readonly clockAfter: number[];
+  readonly inserts: boolean[];
 }
 
 let docs: DocState[] = [];
@@ -83,16 +86,27 @@ async function setup(target: ClientTarget, assignments: readonly DocAssignment[]
   docs = assignments.map((assignment) => {
     const writer = connectReplica(target, assignment.docId);
     const watchers = Array.from({ length: assignment.peers - 1 }, () => connectReplica(target, assignment.docId));
-    const state: DocState = { assignment, writer, watchers, keystrokes: traces[assignment.trace % traces.length]!.keystrokes, next: 0, sent: 0, sentAt: [] };
+    const state: DocState = {
+      assignment,
+      writer,
+      watchers,
+      keystrokes: traces[assignment.trace % traces.length]!.keystrokes,
+      next: 0,
+      sent: 0,
+      sentAt: [],
+      clockAfter: [],
+      inserts: [],
+    };
     for (const watcher of watchers) {
-      // one relayed message per keystroke, applied in its own transaction: the n-th remote update is keystroke n
-      watcher.doc.on('update', (_update: Uint8Array, origin: unknown) => {
-        if (!running || origin === null || origin === undefined) return;
-        const sentAt = state.sentAt[watcher.received];
-        watcher.received++;
-        if (sentAt !== undefined) {
-          const now = performance.now();
-          latencies.push(now - sentAt);
+      // a keystroke has arrived once the watcher holds the writer's clock after it — whatever the server's message
+      // granularity (Hocuspocus may merge updates); the latency of deletion-only keystrokes is not sampled
+      watcher.doc.on('update', () => {
+        if (!running) return;
+        const clock = Y.getState(watcher.doc.store, state.writer.doc.clientID);
+        const now = performance.now();
+        while (watcher.received < state.sent && state.clockAfter[watcher.received]! <= clock) {
+          if (state.inserts[watcher.received]) latencies.push(now - state.sentAt[watcher.received]!);
+          watcher.received++;
           lastReceivedAt = now;
         }
       });
@@ -117,7 +131,6 @@ function typeOne(d: DocState): boolean {
   if (!keystroke || !text) return false;
   d.next++;
   d.sentAt.push(performance.now());
-  d.sent++;
   d.writer.doc.transact(() => {
     for (const [position, deleteCount, inserted] of keystroke) {
       const at = Math.min(position, text.length);
@@ -125,10 +138,15 @@ function typeOne(d: DocState): boolean {
       if (inserted) text.insert(at, inserted);
     }
   });
+  d.clockAfter.push(Y.getState(d.writer.doc.store, d.writer.doc.clientID));
+  d.inserts.push(keystroke.some(([, , inserted]) => inserted.length > 0));
+  d.sent++;
   return true;
 }
 
 async function run(mode: LoadMode, durationMs: number, drainMs: number): Promise<RunResult> {
+  latencies.length = 0;
+  lastReceivedAt = 0;
   running = true;
   const start = performance.now();
   const end = start + durationMs;
@@ -151,7 +169,10 @@ async function run(mode: LoadMode, durationMs: number, drainMs: number): Promise
     tick();
   });
   const allIn = (): boolean => docs.every((d) => d.watchers.every((w) => w.received >= d.sent));
+  const drainEnd = Date.now() + drainMs;
   await waitFor(allIn, drainMs, 'late keystrokes').catch(() => undefined);
+  // trailing deletions do not show in the clock: wait for the texts themselves to agree
+  await waitFor(() => docs.every((d) => convergence(d).converged), Math.max(0, drainEnd - Date.now()), 'convergence').catch(() => undefined);
   running = false;
   const sent = docs.reduce((sum, d) => sum + d.sent, 0);
   const received = docs.reduce((sum, d) => sum + d.watchers.reduce((s, w) => s + w.received, 0), 0);

@@ -174,6 +174,28 @@ export class DocRoom {
     }
   }
 
+  /**
+   * Several updates made durable together: each peer gets them merged into one update (one frame, one apply on
+   * the client instead of many), without the ones it sent itself.
+   */
+  relayMerged(entries: readonly RoomEntry[]): void {
+    if (this.phase === 'closed') return;
+    const senders = new Set<CollabPeer | undefined>(entries.map((entry) => entry.sender));
+    const merged = new Map<CollabPeer | undefined, { update: Uint8Array | undefined; y?: Uint8Array; flat?: Uint8Array }>();
+    for (const peer of this.peers) {
+      const key = senders.has(peer) ? peer : undefined;
+      let entry = merged.get(key);
+      if (!entry) {
+        const updates = entries.filter((e) => key === undefined || e.sender !== key).map((e) => e.update);
+        entry = { update: updates.length === 0 ? undefined : updates.length === 1 ? updates[0] : Y.mergeUpdates(updates) };
+        merged.set(key, entry);
+      }
+      if (!entry.update) continue;
+      if (peer.state!.framing === 'flat') peer.sendBinary((entry.flat ??= encodeUpdate(entry.update, 'flat')));
+      else peer.sendBinary((entry.y ??= encodeUpdate(entry.update, 'y-websocket')));
+    }
+  }
+
   /** After the journal made this room's updates durable: tell the other instances (with their log ids). */
   publish(ids: readonly number[], updates: readonly Uint8Array[]): void {
     for (const id of ids) this.knownIds.add(id);

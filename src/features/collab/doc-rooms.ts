@@ -70,14 +70,20 @@ export class DocRooms {
 
   /** The journal made these entries durable: relay them locally, then tell the other instances. */
   committed(entries: readonly RoomEntry[], ids: ReadonlyMap<string, readonly number[]>): void {
-    const byRoom = new Map<DocRoom, Uint8Array[]>();
+    const byRoom = new Map<DocRoom, RoomEntry[]>();
     for (const entry of entries) {
-      entry.room.relay(entry);
-      let updates = byRoom.get(entry.room);
-      if (!updates) byRoom.set(entry.room, (updates = []));
-      updates.push(entry.update);
+      let list = byRoom.get(entry.room);
+      if (!list) byRoom.set(entry.room, (list = []));
+      list.push(entry);
     }
-    for (const [room, updates] of byRoom) room.publish(ids.get(room.docId) ?? [], updates);
+    for (const [room, list] of byRoom) {
+      if (list.length === 1) room.relay(list[0]!);
+      else room.relayMerged(list);
+      room.publish(
+        ids.get(room.docId) ?? [],
+        list.map((entry) => entry.update),
+      );
+    }
   }
 
   /** The journal could not write these entries: their rooms start over from storage, their peers resync. */
