@@ -1,9 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { OpenAiReplySuggester } from './adapters/ai/openai-reply-suggester.js';
 import { createJoseTokenVerifier } from './adapters/auth/jose-token-verifier.js';
 import { MemoryBus } from './adapters/bus/memory-bus.js';
 import { createDatabase, type Database } from './adapters/db/database.js';
 import { KyselyEventLog } from './adapters/db/stores/kysely-event-log.js';
+import { KyselyTicketStore } from './adapters/db/stores/kysely-ticket-store.js';
 import { MemoryPresence } from './adapters/presence/memory-presence.js';
 import { loadConfig, type Config } from './config/config.js';
 import { resolveDevSecrets } from './config/dev-secrets.js';
@@ -14,6 +16,9 @@ import { MetricsRegistry } from './core/metrics.js';
 import type { PresenceTracker } from './core/presence.js';
 import { Stats } from './core/stats.js';
 import { UserDisconnector } from './core/user-disconnector.js';
+import { ChatFeature } from './features/chat/chat-feature.js';
+import { OfflineReplySuggester } from './features/chat/offline-reply-suggester.js';
+import type { ReplySuggester } from './features/chat/reply-suggester.js';
 import { ConnectionManager } from './features/notifications/connection-manager.js';
 import { EventDelivery } from './features/notifications/event-delivery.js';
 import { HealthReporter } from './features/notifications/health-reporter.js';
@@ -26,6 +31,7 @@ import { createLogger, type Logger } from './shared/logger.js';
 import { createHttpApp } from './transport/http/http-app.js';
 import { healthRoutes } from './transport/http/health-routes.js';
 import { notificationRoutes } from './transport/http/notification-routes.js';
+import { ticketRoutes } from './transport/http/ticket-routes.js';
 import { WsGateway } from './transport/ws/ws-gateway.js';
 
 export interface CreateServerOptions {
@@ -89,11 +95,17 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   await delivery.start(bus);
   await disconnector.start();
 
+  const ticketStore = new KyselyTicketStore(database.db);
+  const suggester: ReplySuggester = config.ai.url
+    ? new OpenAiReplySuggester({ url: config.ai.url, model: config.ai.model, apiKey: config.ai.apiKey, timeoutMs: config.ai.timeoutMs })
+    : new OfflineReplySuggester({ store: ticketStore });
+  const chat = new ChatFeature({ bus, store: ticketStore, suggester, ids, logger, suggestionTimeoutMs: config.ai.timeoutMs });
+
   let connectionSeq = 0;
   const gateway = new WsGateway({
     verifier,
     registry,
-    handlers: { role: new RoleChannel({ heartbeatIntervalMs: config.heartbeatIntervalMs }) },
+    handlers: { role: new RoleChannel({ heartbeatIntervalMs: config.heartbeatIntervalMs }), chat: chat.handler },
     lifecycle: [announcer],
     stats,
     logger,
@@ -105,6 +117,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
 
   const metrics = new MetricsRegistry({ defaultMetrics: true });
   registerServerMetrics(metrics, { stats, registry, load });
+  chat.registerMetrics(metrics);
   const health = new HealthReporter({
     intervalMs: config.healthIntervalMs,
     instanceId: bus.instanceId,
@@ -113,7 +126,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     load,
     publisher,
     logger,
-    rooms: () => ({}),
+    rooms: () => ({ chat: chat.rooms.size }),
   });
 
   if (!config.publishApiKey) throw new Error('PUBLISH_API_KEY is not set');
@@ -123,6 +136,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     plugins: [
       healthRoutes({ metrics, readiness: { database: () => database.ping(), bus: () => bus.isHealthy() } }),
       notificationRoutes({ apiKey: config.publishApiKey, publisher, presence, disconnector }),
+      ticketRoutes({ apiKey: config.publishApiKey, tickets: chat.tickets }),
     ],
   });
   gateway.attach(http.server);
@@ -140,6 +154,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     gateway.stopAccepting();
     await publisher.drain().catch((error: unknown) => logger.error({ err: error }, 'flushing events failed'));
     await gateway.closeAll(close('goingAway', 'server shutting down'), SHUTDOWN_CLOSE_WAIT_MS);
+    await chat.close().catch((error: unknown) => logger.error({ err: error }, 'storing pending chat messages failed'));
     await announcer.settle();
     await http.close();
     delivery.stop();

@@ -21,7 +21,7 @@ for (const dialect of DIALECTS) {
 
     before(async () => {
       database = createDatabase(await dialect.url());
-      assert.deepEqual(await database.migrate(), ['0001-events']);
+      assert.ok((await database.migrate()).includes('0001-events'));
       assert.deepEqual(await database.migrate(), [], 'migrations are applied once');
       log = new KyselyEventLog(database.db);
     });
