@@ -11,6 +11,8 @@ export interface ChatBenchOptions {
   readonly durationS: number;
   /** Unacknowledged messages per connection in the max-rate phase. */
   readonly window: number;
+  /** Run the max-rate phase (default true). */
+  readonly max: boolean;
   readonly clients: number;
   readonly pgAdminUrl: string;
   readonly out: string | null;
@@ -22,6 +24,7 @@ export const USAGE = `usage: npm run bench:chat -- [options]
   --rates LIST      fixed aggregate rates in messages/s (default 2000)
   --duration S      seconds per measured phase (default 10)
   --window N        messages in flight per connection in the max-rate phase (default 2)
+  --no-max          skip the max-rate phase
   --clients N       load-client processes (default 2)
   --pg URL          PostgreSQL admin URL for creating the bench database (default $TEST_PG_URL or postgres://root@127.0.0.1:5432/test)
   --out FILE        JSON results (default bench/results/chat-<timestamp>.json)
@@ -44,6 +47,7 @@ export function parseOptions(argv: readonly string[]): ChatBenchOptions | null {
       rates: { type: 'string' },
       duration: { type: 'string' },
       window: { type: 'string' },
+      'no-max': { type: 'boolean', default: false },
       clients: { type: 'string' },
       pg: { type: 'string' },
       out: { type: 'string' },
@@ -61,6 +65,7 @@ export function parseOptions(argv: readonly string[]): ChatBenchOptions | null {
     rates: values.rates ? values.rates.split(',').map((r) => positive(r, 'rates')) : quick ? [500] : [2000],
     durationS: values.duration ? positive(values.duration, 'duration') : quick ? 2 : 10,
     window: Math.round(values.window ? positive(values.window, 'window') : 2),
+    max: !values['no-max'],
     clients: Math.round(values.clients ? positive(values.clients, 'clients') : 2),
     pgAdminUrl: values.pg ?? process.env.TEST_PG_URL ?? 'postgres://root@127.0.0.1:5432/test',
     out: values.out ?? null,

@@ -178,8 +178,10 @@ async function runDialect(dialect: DialectName, options: ChatBenchOptions): Prom
       log(`${dialect}: ${rate} messages/s for ${options.durationS} s`);
       results.push(await runPhase(dialect, server, clients, () => ({ mode: 'fixed', name: `fixed ${rate}/s`, rate: share(rate), durationMs: seconds, drainMs: DRAIN_MS }), rate));
     }
-    log(`${dialect}: maximum rate (window ${options.window} per connection) for ${options.durationS} s`);
-    results.push(await runPhase(dialect, server, clients, () => ({ mode: 'max', name: `max (window ${options.window})`, window: options.window, durationMs: seconds, drainMs: DRAIN_MS }), null));
+    if (options.max) {
+      log(`${dialect}: maximum rate (window ${options.window} per connection) for ${options.durationS} s`);
+      results.push(await runPhase(dialect, server, clients, () => ({ mode: 'max', name: `max (window ${options.window})`, window: options.window, durationMs: seconds, drainMs: DRAIN_MS }), null));
+    }
     return results;
   } finally {
     for (const client of clients) client.exit();

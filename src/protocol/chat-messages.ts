@@ -28,6 +28,13 @@ export const chatClientSchemas = {
   ping: z.unknown(),
 } as const;
 
+type ChatClientSchemas = typeof chatClientSchemas;
+
+/** A validated client message of the chat endpoint. */
+export type ChatClientMessage = { [K in keyof ChatClientSchemas]: { readonly type: K; readonly data: z.infer<ChatClientSchemas[K]> } }[keyof ChatClientSchemas];
+
+export type ChatMessageInput = Extract<ChatClientMessage, { type: 'chat_message' }>['data'];
+
 /** `chat_message` as the server sends it. */
 export interface ChatMessageData {
   readonly id: string;

@@ -1,5 +1,5 @@
 import type { EndpointHandler, Peer, PeerRequest } from '../../core/peer.js';
-import { chatClientSchemas } from '../../protocol/chat-messages.js';
+import { chatClientSchemas, type ChatClientMessage, type ChatMessageInput } from '../../protocol/chat-messages.js';
 import { close, type Close } from '../../protocol/close-codes.js';
 import { decodeIncoming, encodeEnvelope, encodeError, validateIncoming } from '../../protocol/envelope.js';
 import { isStaffRole } from '../../protocol/roles.js';
@@ -12,7 +12,7 @@ import type { ChatStats } from './chat-stats.js';
 import { historyFrame, messageFrame } from './chat-frames.js';
 import type { MessageWriter } from './message-writer.js';
 import type { SuggestionService } from './suggestion-service.js';
-import type { ChatMessage, Ticket, TicketStore } from './ticket-store.js';
+import type { ChatMessage, ReadReceipt, Ticket, TicketStore } from './ticket-store.js';
 import { TypingTracker } from './typing-tracker.js';
 
 /** Messages in `chat_history`. */
@@ -32,12 +32,6 @@ export interface ChatHandlerOptions {
   readonly logger: Logger;
   readonly typingTtlMs?: number;
 }
-
-type Message = ReturnType<typeof validateIncoming<typeof chatClientSchemas>> extends infer R
-  ? R extends { ok: true; value: infer V }
-    ? V
-    : never
-  : never;
 
 interface TypingEntry {
   readonly room: ChatRoom;
@@ -73,7 +67,7 @@ export class ChatHandler implements EndpointHandler<ChatMember> {
       // from here on live traffic is held in the member's backlog, so nothing is lost or doubled around the history
       room.add(member);
       let messages: ChatMessage[];
-      let receipts;
+      let receipts: ReadReceipt[];
       try {
         [messages, receipts] = await Promise.all([
           store.recentMessages(room.ticketId, { includeInternal: member.staff, limit: HISTORY_LIMIT }),
@@ -188,7 +182,7 @@ export class ChatHandler implements EndpointHandler<ChatMember> {
       peer.sendText(encodeError(validated.error.code, validated.error.message));
       return undefined;
     }
-    const message: Message = validated.value;
+    const message: ChatClientMessage = validated.value;
     // after the socket closed, only chat messages still matter: they were received, so they are stored
     if (member.gone && message.type !== 'chat_message') return undefined;
     switch (message.type) {
@@ -208,7 +202,7 @@ export class ChatHandler implements EndpointHandler<ChatMember> {
     }
   }
 
-  private chatMessage(member: ChatMember, data: { content: string; is_internal: boolean; client_msg_id?: string | null | undefined }): Promise<void> | undefined {
+  private chatMessage(member: ChatMember, data: ChatMessageInput): Promise<void> | undefined {
     const { peer, room } = member;
     if (data.is_internal && !member.staff) {
       peer.sendText(encodeError('forbidden', 'only staff may send internal notes'));
