@@ -92,20 +92,14 @@ export class ChatRoom {
     this.publish({ kind: 'presence', origin: this.origin, event: 'joined', userId: member.userId, role: member.role });
   }
 
-  /** Remove a connection; returns true if it was the user's last one here (user_left is then announced). */
-  remove(member: ChatMember): boolean {
-    if (!this.members.delete(member) || !member.active) return false;
+  /** Remove a connection; on the user's last one here, user_left is announced. Idempotent. */
+  remove(member: ChatMember): void {
+    if (!this.members.delete(member) || !member.active) return;
     member.active = false;
     const user = this.localUsers.get(member.userId);
-    if (!user) return false;
-    if (--user.connections > 0) return false;
+    if (!user || --user.connections > 0) return;
     this.localUsers.delete(member.userId);
     this.publish({ kind: 'presence', origin: this.origin, event: 'left', userId: member.userId, role: member.role });
-    return true;
-  }
-
-  hasLocalUser(userId: string): boolean {
-    return this.localUsers.has(userId);
   }
 
   get isIdle(): boolean {
