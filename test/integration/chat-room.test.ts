@@ -189,9 +189,10 @@ describe('support chat over real sockets (SQLite)', () => {
       customer.send({ type: 'typing', data: { is_typing: true } });
       await staff.waitFor((m) => m.type === 'typing' && m.data.is_typing === true);
       const started = Date.now();
-      await staff.waitFor((m) => m.type === 'typing' && m.data.is_typing === false, 9000);
+      await staff.waitFor((m) => m.type === 'typing' && m.data.is_typing === false, 12_000);
       const elapsed = Date.now() - started;
-      assert.ok(elapsed >= 5500 && elapsed <= 7500, `expired after ${elapsed} ms`);
+      // not before 6 s (minus the relay's own latency); the upper bound leaves room for a busy machine
+      assert.ok(elapsed >= 5800 && elapsed <= 10_000, `expired after ${elapsed} ms`);
     });
   });
 
