@@ -191,8 +191,8 @@ describe('support chat over real sockets (SQLite)', () => {
       const started = Date.now();
       await staff.waitFor((m) => m.type === 'typing' && m.data.is_typing === false, 12_000);
       const elapsed = Date.now() - started;
-      // not before 6 s (minus the relay's own latency); the upper bound leaves room for a busy machine
-      assert.ok(elapsed >= 5800 && elapsed <= 10_000, `expired after ${elapsed} ms`);
+      // 6 s on the server, seen from here less the relay latency of the start; room for a busy machine above
+      assert.ok(elapsed >= 5500 && elapsed <= 10_000, `expired after ${elapsed} ms`);
     });
   });
 
