@@ -2,6 +2,13 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { before, describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { OpenAiReplySuggester } from '../../src/adapters/ai/openai-reply-suggester.js';
+import { ChatStats } from '../../src/features/chat/chat-stats.js';
+import type { ReplySuggester } from '../../src/features/chat/reply-suggester.js';
+import { SuggestionService } from '../../src/features/chat/suggestion-service.js';
+import type { ChatMessage, Ticket, TicketStore } from '../../src/features/chat/ticket-store.js';
 import { errorCode, joinChat, putTicket, say } from '../helpers/chat.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -201,5 +208,39 @@ describe('AI suggestions offline (no AI_SUGGESTION_URL)', () => {
     const general = await ask('new-3', 'Question about the robotics club for next term');
     assert.match(general, /robotics club/);
     assert.notEqual(password, general);
+  });
+});
+
+/** Full garbage collections while `work` runs: timers that only weak references keep alive would be lost. */
+async function underGcPressure<T>(work: Promise<T>): Promise<T> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const timer = setInterval(gc, 5);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+describe('AI timeouts survive garbage collection (nodejs/node#57736)', () => {
+  const ticket: Ticket = { ticketId: 't', requesterId: 'c', status: 'open', subject: null, createdAt: 0, updatedAt: 0 };
+  const question: ChatMessage = { id: '001', ticketId: 't', senderId: 'c', senderRole: 'student', content: 'help', isInternal: false, clientMsgId: null, createdAt: 0 };
+
+  test('the provider adapter gives up on a silent provider at its timeout', { timeout: 10_000 }, async () => {
+    const provider = await fakeProvider();
+    provider.mode = 'hang';
+    const suggester = new OpenAiReplySuggester({ url: provider.url, model: 'm', apiKey: undefined, timeoutMs: 200 });
+    const started = Date.now();
+    await assert.rejects(underGcPressure(suggester.suggest({ ticket, conversation: [question], target: question }, new AbortController().signal)), /timed out/);
+    assert.ok(Date.now() - started < 3000);
+  });
+
+  test('the service answers unavailable when a suggester never settles', { timeout: 10_000 }, async () => {
+    const never: ReplySuggester = { provider: 'never', suggest: () => new Promise<string>(() => undefined) };
+    const store = { recentMessages: async () => [question], getMessage: async () => question } as unknown as TicketStore;
+    const service = new SuggestionService({ store, suggester: never, stats: new ChatStats(), timeoutMs: 200 });
+    const outcome = await underGcPressure(service.suggest(ticket, undefined));
+    assert.equal(outcome.kind, 'unavailable');
   });
 });

@@ -38,10 +38,16 @@ export class OpenAiReplySuggester implements ReplySuggester {
         ...request.conversation.map((m) => ({ role: isStaffRole(m.senderRole) ? 'assistant' : 'user', content: m.content })),
       ],
     };
-    const timeout = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+    // the request ends at our timeout or when the caller gives up, whichever comes first; a plain timer rather
+    // than AbortSignal.any over AbortSignal.timeout, which Node may collect before it fires (nodejs/node#57736)
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new SuggestionUnavailable('provider timed out')), timeoutMs);
+    const onCallerAbort = (): void => abort.abort(signal.reason);
+    if (signal.aborted) onCallerAbort();
+    else signal.addEventListener('abort', onCallerAbort, { once: true });
     let payload: unknown;
     try {
-      const response = await fetch(this.endpoint, { method: 'POST', headers, body: JSON.stringify(body), signal: timeout });
+      const response = await fetch(this.endpoint, { method: 'POST', headers, body: JSON.stringify(body), signal: abort.signal });
       if (!response.ok) {
         await response.body?.cancel().catch(() => undefined);
         throw new SuggestionUnavailable(`provider answered HTTP ${response.status}`);
@@ -49,8 +55,11 @@ export class OpenAiReplySuggester implements ReplySuggester {
       payload = await response.json();
     } catch (error) {
       if (error instanceof SuggestionUnavailable) throw error;
-      const reason = timeout.aborted ? 'provider timed out' : 'provider unreachable or sent invalid JSON';
+      const reason = abort.signal.aborted ? 'provider timed out' : 'provider unreachable or sent invalid JSON';
       throw new SuggestionUnavailable(reason, { cause: error });
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onCallerAbort);
     }
     const text = firstChoice(payload);
     if (!text) throw new SuggestionUnavailable('provider sent no suggestion');

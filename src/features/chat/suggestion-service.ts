@@ -41,15 +41,23 @@ export class SuggestionService {
     const upTo = recent.filter((m) => m.id <= target.id).slice(-CONTEXT_MESSAGES);
     const conversation = upTo.at(-1)?.id === target.id ? upTo : [...upTo, target];
 
-    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.shutdown.signal]);
+    // a plain timer, not AbortSignal.timeout inside AbortSignal.any: Node may collect such a timeout signal
+    // before it fires (nodejs/node#57736), and then nothing would end the wait
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new SuggestionUnavailable('timed out')), timeoutMs);
+    const onShutdown = (): void => deadline.abort(this.shutdown.signal.reason);
+    this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
     try {
-      const suggestion = await raceAbort(suggester.suggest({ ticket, conversation, target }, signal), signal);
+      const suggestion = await raceAbort(suggester.suggest({ ticket, conversation, target }, deadline.signal), deadline.signal);
       const text = suggestion.trim();
       if (!text) throw new SuggestionUnavailable('empty suggestion');
       return { kind: 'ok', messageId: target.id, suggestion: text, provider: suggester.provider };
     } catch (error) {
       stats.aiFailures++;
       return { kind: 'unavailable', reason: error instanceof Error ? error.message : String(error) };
+    } finally {
+      clearTimeout(timer);
+      this.shutdown.signal.removeEventListener('abort', onShutdown);
     }
   }
 
