@@ -1,14 +1,22 @@
+import { availableParallelism } from 'node:os';
 import { mintAccessToken } from './adapters/auth/token-minter.js';
+import { createDatabase } from './adapters/db/database.js';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { resolveDevSecrets } from './config/dev-secrets.js';
 import { ROLES } from './protocol/roles.js';
 import { createLogger } from './shared/logger.js';
 import { createServer } from './server.js';
+import { isWorker, runWorkerPool } from './workers.js';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
+export interface ServeOptions {
+  /** Worker processes; default: one per core when REDIS_URL is set, else 1. */
+  readonly workers?: number | undefined;
+}
+
 /** `uhs-realtime serve`: the composition root's process side — config, signals, exit codes. */
-export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function serve(options: ServeOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let resolved;
   try {
     resolved = resolveDevSecrets(loadConfig(env));
@@ -21,6 +29,23 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   }
   const { config, generated } = resolved;
   const logger = createLogger({ level: config.logLevel });
+  const workers = options.workers ?? (config.redis.url ? availableParallelism() : 1);
+  if (!isWorker() && workers > 1) {
+    if (!config.redis.url) {
+      process.stderr.write('uhs-realtime: --workers above 1 needs REDIS_URL (workers share fan-out, presence and rooms over Redis)\n');
+      process.exit(2);
+    }
+    // migrate once here, so that workers starting together do not race on the schema
+    const database = createDatabase(config.databaseUrl);
+    try {
+      await database.migrate();
+    } finally {
+      await database.close();
+    }
+    runWorkerPool({ count: workers, logger, shutdownDeadlineMs: SHUTDOWN_DEADLINE_MS + 2000 });
+    if (!config.production) await printDevelopmentHelp(config, config.port, generated.publishApiKey);
+    return;
+  }
   if (generated.jwtSecret) logger.warn(`JWT_SECRET not set: using a development secret kept in ${config.dataDir}/dev-secrets.json`);
 
   const server = await createServer({ config, logger });
@@ -50,7 +75,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
 
   const address = await server.listen();
   logger.info({ host: address.host, port: address.port, database: config.databaseUrl.split(':')[0] }, 'listening');
-  if (!config.production) await printDevelopmentHelp(config, address.port, generated.publishApiKey);
+  if (!config.production && !isWorker()) await printDevelopmentHelp(config, address.port, generated.publishApiKey);
 }
 
 async function printDevelopmentHelp(config: Config, port: number, keyGenerated: boolean): Promise<void> {

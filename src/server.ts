@@ -3,8 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { OpenAiReplySuggester } from './adapters/ai/openai-reply-suggester.js';
 import { createJoseTokenVerifier } from './adapters/auth/jose-token-verifier.js';
 import { MemoryBus } from './adapters/bus/memory-bus.js';
+import { RedisBus } from './adapters/bus/redis-bus.js';
+import { RedisPresence } from './adapters/presence/redis-presence.js';
+import { LegacyBroadcastBridge } from './adapters/redis/legacy-broadcast-bridge.js';
 import { createDatabase, type Database } from './adapters/db/database.js';
 import { KyselyEventLog } from './adapters/db/stores/kysely-event-log.js';
+import { KyselyVideoSessionStore } from './adapters/db/stores/kysely-video-session-store.js';
 import { KyselyTicketStore } from './adapters/db/stores/kysely-ticket-store.js';
 import { MemoryPresence } from './adapters/presence/memory-presence.js';
 import { loadConfig, type Config } from './config/config.js';
@@ -12,6 +16,7 @@ import { resolveDevSecrets } from './config/dev-secrets.js';
 import type { Bus } from './core/bus.js';
 import { ConnectionRegistry } from './core/connection-registry.js';
 import { LoadMonitor } from './core/load-monitor.js';
+import type { EndpointHandler } from './core/peer.js';
 import { MetricsRegistry } from './core/metrics.js';
 import type { PresenceTracker } from './core/presence.js';
 import { Stats } from './core/stats.js';
@@ -21,16 +26,23 @@ import { OfflineReplySuggester } from './features/chat/offline-reply-suggester.j
 import type { ReplySuggester } from './features/chat/reply-suggester.js';
 import { ConnectionManager } from './features/notifications/connection-manager.js';
 import { EventDelivery } from './features/notifications/event-delivery.js';
+import { EventReplay } from './features/notifications/event-replay.js';
 import { HealthReporter } from './features/notifications/health-reporter.js';
 import { PresenceAnnouncer } from './features/notifications/presence-announcer.js';
 import { PublishService } from './features/notifications/publish-service.js';
 import { RoleChannel } from './features/notifications/role-channel.js';
+import { MemoryRoomMembership } from './features/signaling/memory-room-membership.js';
+import { VideoRoomRegistry } from './features/signaling/video-room-registry.js';
+import { VideoSessionService } from './features/signaling/video-session-service.js';
+import { VideoSignaling } from './features/signaling/video-signaling.js';
 import { close } from './protocol/close-codes.js';
+import type { Role } from './protocol/roles.js';
 import { SortableIdGenerator } from './shared/ids.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { createHttpApp } from './transport/http/http-app.js';
 import { healthRoutes } from './transport/http/health-routes.js';
 import { notificationRoutes } from './transport/http/notification-routes.js';
+import { videoRoutes } from './transport/http/video-routes.js';
 import { ticketRoutes } from './transport/http/ticket-routes.js';
 import { WsGateway } from './transport/ws/ws-gateway.js';
 
@@ -72,8 +84,23 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     throw error;
   }
 
-  const bus = options.bus ?? new MemoryBus(logger);
-  const presence: PresenceTracker = new MemoryPresence();
+  const redisUrl = config.redis.url;
+  const redisBus = !options.bus && redisUrl ? new RedisBus({ url: redisUrl, keyPrefix: config.redis.keyPrefix, logger, canaryIntervalMs: config.redis.canaryIntervalMs }) : undefined;
+  const bus: Bus = options.bus ?? redisBus ?? new MemoryBus(logger);
+  await redisBus?.start();
+  let announceReaped: (users: ReadonlyArray<{ userId: string; role: Role }>) => void = () => undefined;
+  const redisPresence = redisUrl
+    ? new RedisPresence({
+        url: redisUrl,
+        keyPrefix: config.redis.keyPrefix,
+        instanceId: bus.instanceId,
+        logger,
+        heartbeatMs: config.redis.presenceHeartbeatMs,
+        onReapedOffline: (users) => announceReaped(users),
+      })
+    : undefined;
+  const presence: PresenceTracker = redisPresence ?? new MemoryPresence();
+  redisPresence?.start();
   const stats = new Stats();
   const registry = new ConnectionRegistry();
   const load = new LoadMonitor();
@@ -92,9 +119,22 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   const disconnector = new UserDisconnector(bus, registry);
   const announcer = new PresenceAnnouncer(presence, publisher, logger);
   const connections = new ConnectionManager(publisher, presence, disconnector);
+  announceReaped = (users) => users.forEach((user) => announcer.announceOffline(user.userId, user.role));
+  const legacyBridge = redisUrl
+    ? new LegacyBroadcastBridge({ url: redisUrl, keyPrefix: config.redis.keyPrefix, instanceId: bus.instanceId, publisher, logger })
+    : undefined;
   await delivery.start(bus);
   await disconnector.start();
 
+  const videoSessionStore = new KyselyVideoSessionStore(database.db);
+  const videoSessions = new VideoSessionService({ store: videoSessionStore, bus, defaultMaxParticipants: config.video.maxParticipants });
+  const videoRooms = new VideoRoomRegistry({
+    bus,
+    membership: () => new MemoryRoomMembership(),
+    rejoinGraceMs: config.video.rejoinGraceMs,
+    logger,
+  });
+  const videoSignaling = new VideoSignaling({ rooms: videoRooms, sessions: videoSessionStore });
   const ticketStore = new KyselyTicketStore(database.db);
   const suggester: ReplySuggester = config.ai.url
     ? new OpenAiReplySuggester({ url: config.ai.url, model: config.ai.model, apiKey: config.ai.apiKey, timeoutMs: config.ai.timeoutMs })
@@ -105,7 +145,20 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   const gateway = new WsGateway({
     verifier,
     registry,
-    handlers: { role: new RoleChannel({ heartbeatIntervalMs: config.heartbeatIntervalMs }), chat: chat.handler },
+    handlers: {
+      role: new RoleChannel({
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        replay: new EventReplay({
+          eventLog,
+          retentionMs: config.eventRetentionMs,
+          logger,
+          highWaterBytes: Math.min(256 * 1024, Math.floor(config.limits.sendBufferLimitBytes / 4)),
+        }),
+        logger,
+      }) as EndpointHandler,
+      video: videoSignaling,
+      chat: chat.handler,
+    },
     lifecycle: [announcer],
     stats,
     logger,
@@ -117,6 +170,13 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
 
   const metrics = new MetricsRegistry({ defaultMetrics: true });
   registerServerMetrics(metrics, { stats, registry, load });
+  metrics.gauge('uhs_bus_healthy', 'Whether the bus reaches other instances (Redis canary comes back)', () => (bus.isHealthy() ? 1 : 0));
+  if (redisBus) {
+    metrics.gauge('uhs_bus_unhealthy', 'Why the bus is unhealthy (1 for the current reason)', () => ({ [redisBus.unhealthyReason ?? 'none']: 1 }), 'reason');
+    metrics.counter('uhs_bus_messages_total', 'Messages carried by Redis', () => ({ published: redisBus.stats.published, received: redisBus.stats.received, publish_failures: redisBus.stats.publishFailures }), 'direction');
+  }
+  metrics.gauge('uhs_video_rooms', 'Video sessions with peers on this instance', () => videoRooms.size);
+  metrics.gauge('uhs_video_peers', 'Video peers held on this instance (rejoin grace included)', () => videoRooms.peerCount());
   chat.registerMetrics(metrics);
   const health = new HealthReporter({
     intervalMs: config.healthIntervalMs,
@@ -126,7 +186,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     load,
     publisher,
     logger,
-    rooms: () => ({ chat: chat.rooms.size }),
+    rooms: () => ({ chat: chat.rooms.size, video: videoRooms.size }),
   });
 
   if (!config.publishApiKey) throw new Error('PUBLISH_API_KEY is not set');
@@ -136,6 +196,13 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     plugins: [
       healthRoutes({ metrics, readiness: { database: () => database.ping(), bus: () => bus.isHealthy() } }),
       notificationRoutes({ apiKey: config.publishApiKey, publisher, presence, disconnector }),
+      videoRoutes({
+        apiKey: config.publishApiKey,
+        sessions: videoSessions,
+        verifier,
+        iceServers: config.video,
+        allowedOrigins: config.allowedOrigins,
+      }),
       ticketRoutes({ apiKey: config.publishApiKey, tickets: chat.tickets }),
     ],
   });
@@ -154,14 +221,16 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     gateway.stopAccepting();
     await publisher.drain().catch((error: unknown) => logger.error({ err: error }, 'flushing events failed'));
     await gateway.closeAll(close('goingAway', 'server shutting down'), SHUTDOWN_CLOSE_WAIT_MS);
+    await videoRooms.closeAll();
     await chat.close().catch((error: unknown) => logger.error({ err: error }, 'storing pending chat messages failed'));
     await announcer.settle();
     await http.close();
     delivery.stop();
     disconnector.stop();
     await publisher.drain().catch(() => undefined);
-    await bus.close();
+    await legacyBridge?.close();
     await presence.close();
+    await bus.close();
     await database.close();
   };
 

@@ -22,6 +22,8 @@ interface Waiter {
 
 /** One load-client process and what it last said. */
 class Member {
+  /** Phase being counted; progress about any other phase does not update `received`. */
+  phase = -1;
   received = 0;
   total = 0;
   private readonly waiters: Waiter[] = [];
@@ -39,7 +41,7 @@ class Member {
 
   private onMessage(message: ChildMessage): void {
     if (message.type === 'progress') {
-      this.received = message.received;
+      if (message.phase === this.phase) this.received = message.received;
       this.total = message.total;
       return;
     }
@@ -200,6 +202,7 @@ export class LoadFleet {
     await Promise.all(
       this.members.map((member) => {
         const ack = member.next('phase-started', COMMAND_TIMEOUT_MS);
+        member.phase = phase;
         member.received = 0;
         member.send({ type: 'phase', phase });
         return ack;

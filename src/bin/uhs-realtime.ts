@@ -10,7 +10,8 @@ import { serve } from '../main.js';
 const USAGE = `usage: uhs-realtime <command> [options]
 
 commands:
-  serve                                  run the server (default)
+  serve [--workers N]                    run the server (default); N worker processes share the port
+                                         (default: one per core when REDIS_URL is set, else 1)
   token --sub ID --role ROLE [--ttl S]   print an access token signed with the configured JWT_SECRET
   publish --type T [--data JSON] [--user ID]... [--role R]... [--all] [--url URL]
                                          publish an event through the HTTP API
@@ -25,7 +26,7 @@ const [command = 'serve', ...args] = process.argv.slice(2);
 try {
   switch (command) {
     case 'serve':
-      await serve();
+      await serve(serveOptions(args));
       break;
     case 'token':
       await token(args);
@@ -46,6 +47,14 @@ try {
   }
 } catch (error) {
   fail(error instanceof ConfigError || error instanceof TypeError ? error.message : String((error as Error)?.stack ?? error));
+}
+
+function serveOptions(argv: string[]): { workers?: number } {
+  const { values } = parseArgs({ args: argv, options: { workers: { type: 'string' } } });
+  if (values.workers === undefined) return {};
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1) fail('serve: --workers must be a whole number of at least 1');
+  return { workers };
 }
 
 function config() {

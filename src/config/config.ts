@@ -36,6 +36,10 @@ const envSchema = z.object({
   REDIS_URL: urlString(['redis:', 'rediss:']),
   /** Prefix of every Redis key and channel this server uses (not the seed's `ws:admin:broadcast`). */
   REDIS_KEY_PREFIX: z.string().default('uhs:'),
+  /** How often each instance proves it is alive in Redis presence; silent for 3 periods → its users go offline. */
+  PRESENCE_HEARTBEAT_SECONDS: seconds(5),
+  /** How often each instance sends itself a canary through Redis (readiness). */
+  REDIS_CANARY_INTERVAL_SECONDS: seconds(2),
   ALLOWED_ORIGINS: commaList,
   SAVE_INTERVAL_SECONDS: seconds(5),
   HEARTBEAT_INTERVAL_SECONDS: seconds(30),
@@ -77,7 +81,12 @@ export interface Config {
   };
   readonly publishApiKey: string | undefined;
   readonly databaseUrl: string;
-  readonly redis: { readonly url: string | undefined; readonly keyPrefix: string };
+  readonly redis: {
+    readonly url: string | undefined;
+    readonly keyPrefix: string;
+    readonly presenceHeartbeatMs: number;
+    readonly canaryIntervalMs: number;
+  };
   readonly allowedOrigins: readonly string[];
   readonly saveIntervalMs: number;
   readonly heartbeatIntervalMs: number;
@@ -153,7 +162,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     },
     publishApiKey: e.PUBLISH_API_KEY,
     databaseUrl: e.DATABASE_URL ?? `sqlite:${e.DATA_DIR.replace(/\/$/, '')}/realtime.db`,
-    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    redis: {
+      url: e.REDIS_URL,
+      keyPrefix: e.REDIS_KEY_PREFIX,
+      presenceHeartbeatMs: e.PRESENCE_HEARTBEAT_SECONDS * 1000,
+      canaryIntervalMs: e.REDIS_CANARY_INTERVAL_SECONDS * 1000,
+    },
     allowedOrigins: e.ALLOWED_ORIGINS,
     saveIntervalMs: e.SAVE_INTERVAL_SECONDS * 1000,
     heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_SECONDS * 1000,

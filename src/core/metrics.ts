@@ -10,7 +10,7 @@ export class MetricsRegistry {
   readonly registry = new Registry();
 
   constructor(options: { readonly defaultMetrics: boolean }) {
-    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'uhs_process_' });
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'uhs_' });
   }
 
   /** A counter whose value is read from `read` at scrape time; a record reading becomes one series per label. */

@@ -25,6 +25,8 @@ export interface Peer<S = unknown> {
    */
   sendText(text: string | Buffer, options?: SendOptions): void;
   sendBinary(data: Uint8Array, options?: SendOptions): void;
+  /** Resolves once the queued bytes have been handed to the network (or the connection closed): for bulk senders. */
+  drained(): Promise<void>;
   close(close: Close): void;
 }
 

@@ -39,3 +39,10 @@ export function audienceRoles(entry: CatalogEntry, delivery: Delivery): readonly
   const named = delivery.all ? ROLES : delivery.roles ?? (hasTarget(delivery) ? [] : entry.defaultRoles);
   return named.filter((role, i) => entry.mayReceive.has(role) && named.indexOf(role) === i);
 }
+
+/** Whether one user (by role and id) is in an event's audience: the same rule as live delivery, for replay. */
+export function isAddressedTo(entry: CatalogEntry, delivery: Delivery, userId: string, role: Role): boolean {
+  if (!entry.mayReceive.has(role)) return false;
+  if (audienceRoles(entry, delivery).includes(role)) return true;
+  return delivery.users?.includes(userId) ?? false;
+}

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createDatabase, type Database } from '../../src/adapters/db/database.js';
+import { MIGRATIONS } from '../../src/adapters/db/migrations/index.js';
 import { KyselyEventLog } from '../../src/adapters/db/stores/kysely-event-log.js';
 import type { StoredEvent } from '../../src/features/notifications/event-log.js';
 import { SortableIdGenerator } from '../../src/shared/ids.js';
@@ -21,7 +22,7 @@ for (const dialect of DIALECTS) {
 
     before(async () => {
       database = createDatabase(await dialect.url());
-      assert.ok((await database.migrate()).includes('0001-events'));
+      assert.deepEqual(await database.migrate(), Object.keys(MIGRATIONS).sort());
       assert.deepEqual(await database.migrate(), [], 'migrations are applied once');
       log = new KyselyEventLog(database.db);
     });

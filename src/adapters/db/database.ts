@@ -30,7 +30,10 @@ export function createDatabase(url: string): Database {
       // bigint columns hold epoch milliseconds and sequence numbers, all within 2^53
       types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
     });
-    pool.on('error', () => undefined); // an idle client's error is surfaced by the next query
+    // A connection that dies (database restart) errors its queries; the client's own 'error' event must not
+    // crash the process, whether the client is idle in the pool or checked out in a transaction.
+    pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     return wrap(new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
   }
   throw new Error(`unsupported DATABASE_URL scheme: ${url.split(':')[0]}`);

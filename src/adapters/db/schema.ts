@@ -6,6 +6,7 @@ import type { Generated } from 'kysely';
  */
 export interface DatabaseSchema {
   events: EventsTable;
+  video_sessions: VideoSessionsTable;
   staff_tickets: StaffTicketsTable;
   staff_ticket_messages: StaffTicketMessagesTable;
   staff_ticket_read_receipts: StaffTicketReadReceiptsTable;
@@ -18,6 +19,18 @@ export interface EventsTable {
   /** JSON of the event's Delivery (users, roles, all). */
   delivery: string;
   created_at: number;
+}
+
+export interface VideoSessionsTable {
+  session_id: string;
+  host_id: string;
+  /** JSON array of user ids. */
+  participant_ids: string;
+  /** JSON array of roles. */
+  allowed_roles: string;
+  max_participants: number;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface StaffTicketsTable {

@@ -3,6 +3,7 @@ import type { Peer } from '../../core/peer.js';
 import type { Stats } from '../../core/stats.js';
 import { forEachRecipient, type RecipientIndex } from '../../core/targeting.js';
 import { catalogEntry } from '../../protocol/catalog.js';
+import { deliverLive, type RoleChannelState } from './event-replay.js';
 import { EVENTS_TOPIC, type EventMessage } from './events-topic.js';
 
 /** Serves this instance's role-channel connections from the bus: every event, to exactly its allowed audience. */
@@ -26,7 +27,7 @@ export class EventDelivery {
     const frame = Buffer.from(message.frame);
     let count = 0;
     forEachRecipient(this.index, entry, message.delivery, (peer: Peer) => {
-      peer.sendText(frame);
+      deliverLive(peer as Peer<RoleChannelState>, message.id, frame);
       count++;
     });
     this.stats.deliveries += count;

@@ -1,5 +1,6 @@
 import type { Peer } from '../../core/peer.js';
 import type { PresenceTracker } from '../../core/presence.js';
+import type { Role } from '../../protocol/roles.js';
 import type { Logger } from '../../shared/logger.js';
 import type { PublishService } from './publish-service.js';
 
@@ -32,6 +33,13 @@ export class PresenceAnnouncer {
       if (await this.tracker.disconnected(userId, role, peer.id)) {
         await this.publisher.publishEvent('user.offline', { user_id: userId, role });
       }
+    });
+  }
+
+  /** Announce a user gone without a local close (their instance died and was reaped). */
+  announceOffline(userId: string, role: Role): void {
+    this.enqueue(userId, async () => {
+      await this.publisher.publishEvent('user.offline', { user_id: userId, role });
     });
   }
 

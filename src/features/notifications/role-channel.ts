@@ -2,17 +2,22 @@ import type { EndpointHandler, Peer, PeerRequest } from '../../core/peer.js';
 import { close, type Close } from '../../protocol/close-codes.js';
 import { decodeIncoming, encodeEnvelope, encodeError, validateIncoming } from '../../protocol/envelope.js';
 import { roleChannelSchemas } from '../../protocol/role-channel-messages.js';
+import type { Logger } from '../../shared/logger.js';
+import type { EventReplay, RoleChannelState } from './event-replay.js';
 
 export interface RoleChannelOptions {
   readonly heartbeatIntervalMs: number;
+  readonly replay: EventReplay;
+  readonly logger: Logger;
 }
 
 /** `/ws/{role}`: the user's live event stream. Delivery itself is EventDelivery's job; this handles the socket. */
-export class RoleChannel implements EndpointHandler {
+export class RoleChannel implements EndpointHandler<RoleChannelState> {
   constructor(private readonly options: RoleChannelOptions) {}
 
-  open(peer: Peer, request: PeerRequest): Close | void {
+  open(peer: Peer<RoleChannelState>, request: PeerRequest): Close | void {
     if (request.resource !== peer.user.role) return close('forbidden', `role mismatch: token is for ${peer.user.role}`);
+    peer.state = { replay: undefined };
     peer.sendText(
       encodeEnvelope('connection.ready', {
         connection_id: peer.id,
@@ -22,9 +27,11 @@ export class RoleChannel implements EndpointHandler {
         heartbeat_interval_ms: this.options.heartbeatIntervalMs,
       }),
     );
+    const since = request.query.get('since');
+    if (since) this.resume(peer, since);
   }
 
-  message(peer: Peer, data: Buffer, isBinary: boolean): void {
+  message(peer: Peer<RoleChannelState>, data: Buffer, isBinary: boolean): void {
     if (isBinary) {
       peer.sendText(encodeError('bad_json', 'role channels take JSON text frames'));
       return;
@@ -43,8 +50,15 @@ export class RoleChannel implements EndpointHandler {
       case 'ping':
         peer.sendText(encodeEnvelope('pong', {}));
         return;
+      case 'resume':
+        this.resume(peer, message.value.data.since);
+        return;
     }
   }
 
   closed(): void {}
+
+  private resume(peer: Peer<RoleChannelState>, since: string): void {
+    this.options.replay.resume(peer, since).catch((error: unknown) => this.options.logger.error({ err: error }, 'resume failed'));
+  }
 }

@@ -15,7 +15,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     // per-request logs would carry URLs and headers: Fastify logs warnings and errors only, and we log our own
     loggerInstance: options.logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimitBytes,
-    // ids in paths (tickets, documents, sessions) may be 128 characters (SPEC §6, §7); the router's default is 100
+    // ids in paths (documents, tickets, sessions) may be 128 characters
     maxParamLength: 256,
     forceCloseConnections: true,
     return503OnClosing: true,

@@ -7,12 +7,13 @@ import type { EndpointHandler, Peer } from '../../core/peer.js';
 import type { Stats } from '../../core/stats.js';
 import { close, type Close } from '../../protocol/close-codes.js';
 import type { Endpoint } from '../../protocol/endpoints.js';
-import { encodeError } from '../../protocol/envelope.js';
+import { decodeIncoming, encodeError } from '../../protocol/envelope.js';
 import { bearerToken, parseWsRoute, type WsRoute } from '../../protocol/ws-route.js';
 import type { Logger } from '../../shared/logger.js';
 import { redactUrl } from '../../shared/logger.js';
 import { Corker } from './corker.js';
 import { Heartbeat } from './heartbeat.js';
+import { TokenLifetime } from './token-lifetime.js';
 import { WsPeer, type PeerContext, type PeerLimits } from './ws-peer.js';
 
 /** Told when a connection has been accepted by its endpoint, and when it is gone (presence, metrics). */
@@ -41,6 +42,9 @@ export interface WsGatewayOptions {
 }
 
 const PEER = Symbol('uhs.peer');
+/** Token refresh is handled here for every endpoint, before the endpoint's own messages. */
+const AUTH_REFRESH = Buffer.from('"auth.refresh"');
+const AUTH_REFRESH_MAX_BYTES = 16 * 1024;
 type TaggedSocket = WebSocket & { [PEER]?: WsPeer };
 
 /**
@@ -52,6 +56,7 @@ export class WsGateway implements PeerContext {
   private readonly jsonServer: WebSocketServer;
   private readonly yjsServer: WebSocketServer;
   private readonly heartbeat: Heartbeat;
+  private readonly lifetime: TokenLifetime;
   private readonly peers = new Set<WsPeer>();
   private readonly jsonLimits: PeerLimits;
   private readonly yjsLimits: PeerLimits;
@@ -71,6 +76,7 @@ export class WsGateway implements PeerContext {
     };
     this.yjsLimits = { ...this.jsonLimits, ratePerSecond: limits.ratePerSecond * 10, burst: limits.ratePerSecond * 20 };
     this.heartbeat = new Heartbeat(options.heartbeatIntervalMs, () => this.peers);
+    this.lifetime = new TokenLifetime(options.verifier);
   }
 
   get stats(): Stats {
@@ -86,6 +92,7 @@ export class WsGateway implements PeerContext {
       });
     });
     this.heartbeat.start();
+    this.lifetime.start();
   }
 
   /** Stop taking new connections (shutdown); upgrades get HTTP 503. */
@@ -96,6 +103,7 @@ export class WsGateway implements PeerContext {
   /** Close every connection with `reason` and wait (at most `timeoutMs`) for them to go, then cut the rest. */
   async closeAll(reason: Close, timeoutMs: number): Promise<void> {
     this.heartbeat.stop();
+    this.lifetime.stop();
     const closing = [...this.peers].map((peer) => {
       const gone = new Promise<void>((resolve) => peer.ws.once('close', () => resolve()));
       peer.close(reason);
@@ -192,6 +200,7 @@ export class WsGateway implements PeerContext {
       return;
     }
     peer.phase = 'open';
+    this.lifetime.track(peer);
     this.options.registry.add(peer);
     for (const listener of this.options.lifecycle) listener.opened(peer);
     const pending = peer.pending;
@@ -224,6 +233,14 @@ export class WsGateway implements PeerContext {
 
   private dispatch(peer: WsPeer, data: Buffer, isBinary: boolean): void {
     if (peer.phase !== 'open') return;
+    if (!isBinary && data.length <= AUTH_REFRESH_MAX_BYTES && data.includes(AUTH_REFRESH)) {
+      const decoded = decodeIncoming(data.toString('utf8'));
+      if (decoded.ok && decoded.value.type === 'auth.refresh') {
+        const token = (decoded.value.data as { token?: unknown } | undefined)?.token;
+        this.lifetime.refresh(peer, token).catch((error: unknown) => this.options.logger.error({ err: error }, 'token refresh failed'));
+        return;
+      }
+    }
     try {
       this.options.handlers[peer.endpoint]?.message(peer, data, isBinary);
     } catch (error) {
@@ -236,10 +253,12 @@ export class WsGateway implements PeerContext {
     const wasOpen = peer.phase === 'open';
     peer.phase = 'closed';
     this.peers.delete(peer);
+    this.lifetime.untrack(peer);
     if (!wasOpen) return;
     this.options.registry.remove(peer);
     try {
-      this.options.handlers[peer.endpoint]?.closed(peer, code);
+      // handlers tell a clean leave (a code) from a dropped socket (1006); a close the server started is clean
+      this.options.handlers[peer.endpoint]?.closed(peer, peer.serverCloseCode ?? code);
     } catch (error) {
       this.options.logger.error({ err: error, endpoint: peer.endpoint }, 'close handler failed');
     }
@@ -267,8 +286,10 @@ function onClose(this: TaggedSocket, code: number): void {
   if (peer) peer.context.closed(peer, code);
 }
 
-function onError(this: TaggedSocket): void {
-  // ws closes the connection itself (e.g. 1009 for an oversized message); 'close' follows
+function onError(this: TaggedSocket, error: Error & { code?: string }): void {
+  // ws closes the connection itself (1009 for an oversized message, 1002 for a protocol error); 'close' follows
+  const peer = this[PEER];
+  if (peer) peer.serverCloseCode ??= error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 1009 : 1002;
 }
 
 function isPromise(value: unknown): value is Promise<unknown> {

@@ -70,8 +70,25 @@ export class WsPeer<S = unknown> implements Peer<S> {
     this.send(data, true, options);
   }
 
+  drained(): Promise<void> {
+    if (this.ws.readyState !== OPEN || this.ws.bufferedAmount === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  /** The code of a close this server started (the client's socket may report 1006 when it does not answer). */
+  serverCloseCode: number | undefined = undefined;
+
   close(close: Close): void {
     if (this.ws.readyState > OPEN) return;
+    this.serverCloseCode ??= close.code;
     this.ws.close(close.code, close.reason);
   }
 
