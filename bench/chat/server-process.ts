@@ -78,9 +78,11 @@ export async function startChatServer(options: { databaseUrl: string | undefined
     RATE_LIMIT_PER_SECOND: '1000',
     HEALTH_INTERVAL_SECONDS: '3600',
   };
+  // one process, in-process fan-out: the figures are one instance's
+  delete env.REDIS_URL;
   // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-  const child: ChildProcess = track(spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ENTRY, 'serve'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child: ChildProcess = track(spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ENTRY, 'serve', '--workers', '1'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
   child.stdout?.on('data', keep);
