@@ -7,6 +7,7 @@ import { RedisBus } from './adapters/bus/redis-bus.js';
 import { RedisPresence } from './adapters/presence/redis-presence.js';
 import { LegacyBroadcastBridge } from './adapters/redis/legacy-broadcast-bridge.js';
 import { createDatabase, type Database } from './adapters/db/database.js';
+import { KyselyDocStore } from './adapters/db/stores/kysely-doc-store.js';
 import { KyselyEventLog } from './adapters/db/stores/kysely-event-log.js';
 import { KyselyVideoSessionStore } from './adapters/db/stores/kysely-video-session-store.js';
 import { KyselyTicketStore } from './adapters/db/stores/kysely-ticket-store.js';
@@ -21,6 +22,9 @@ import { MetricsRegistry } from './core/metrics.js';
 import type { PresenceTracker } from './core/presence.js';
 import { Stats } from './core/stats.js';
 import { UserDisconnector } from './core/user-disconnector.js';
+import { CollabService } from './features/collab/collab-service.js';
+import { allowAllDocuments, type DocumentAuthorizer } from './features/collab/doc-access.js';
+import { httpDocAuthorizer } from './features/collab/http-doc-authorizer.js';
 import { ChatFeature } from './features/chat/chat-feature.js';
 import { OfflineReplySuggester } from './features/chat/offline-reply-suggester.js';
 import type { ReplySuggester } from './features/chat/reply-suggester.js';
@@ -40,6 +44,7 @@ import type { Role } from './protocol/roles.js';
 import { SortableIdGenerator } from './shared/ids.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { createHttpApp } from './transport/http/http-app.js';
+import { docRoutes } from './transport/http/doc-routes.js';
 import { healthRoutes } from './transport/http/health-routes.js';
 import { notificationRoutes } from './transport/http/notification-routes.js';
 import { videoRoutes } from './transport/http/video-routes.js';
@@ -53,6 +58,8 @@ export interface CreateServerOptions {
   readonly logger?: Logger;
   /** Replace the fan-out bus (default: in-process). */
   readonly bus?: Bus;
+  /** Who may open which collaborative document (default: `YJS_AUTH_URL` if set, else every authenticated user may edit). */
+  readonly authorizeDocument?: DocumentAuthorizer;
 }
 
 export interface RealtimeServer {
@@ -135,6 +142,15 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     logger,
   });
   const videoSignaling = new VideoSignaling({ rooms: videoRooms, sessions: videoSessionStore });
+  const metrics = new MetricsRegistry({ defaultMetrics: true });
+  const collab = new CollabService({
+    store: new KyselyDocStore(database.db),
+    bus,
+    logger,
+    authorize: options.authorizeDocument ?? (config.yjsAuthUrl ? httpDocAuthorizer({ url: config.yjsAuthUrl, logger }) : allowAllDocuments),
+    saveIntervalMs: config.saveIntervalMs,
+    metrics,
+  });
   const ticketStore = new KyselyTicketStore(database.db);
   const suggester: ReplySuggester = config.ai.url
     ? new OpenAiReplySuggester({ url: config.ai.url, model: config.ai.model, apiKey: config.ai.apiKey, timeoutMs: config.ai.timeoutMs })
@@ -157,6 +173,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
         logger,
       }) as EndpointHandler,
       video: videoSignaling,
+      yjs: collab.endpoint,
       chat: chat.handler,
     },
     lifecycle: [announcer],
@@ -168,7 +185,6 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     newConnectionId: () => `${bus.instanceId}-${(++connectionSeq).toString(36)}`,
   });
 
-  const metrics = new MetricsRegistry({ defaultMetrics: true });
   registerServerMetrics(metrics, { stats, registry, load });
   metrics.gauge('uhs_bus_healthy', 'Whether the bus reaches other instances (Redis canary comes back)', () => (bus.isHealthy() ? 1 : 0));
   if (redisBus) {
@@ -186,7 +202,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     load,
     publisher,
     logger,
-    rooms: () => ({ chat: chat.rooms.size, video: videoRooms.size }),
+    rooms: () => ({ documents: collab.openDocuments, chat: chat.rooms.size, video: videoRooms.size }),
   });
 
   if (!config.publishApiKey) throw new Error('PUBLISH_API_KEY is not set');
@@ -203,6 +219,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
         iceServers: config.video,
         allowedOrigins: config.allowedOrigins,
       }),
+      docRoutes({ apiKey: config.publishApiKey, collab }),
       ticketRoutes({ apiKey: config.publishApiKey, tickets: chat.tickets }),
     ],
   });
@@ -222,6 +239,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     await publisher.drain().catch((error: unknown) => logger.error({ err: error }, 'flushing events failed'));
     await gateway.closeAll(close('goingAway', 'server shutting down'), SHUTDOWN_CLOSE_WAIT_MS);
     await videoRooms.closeAll();
+    await collab.close().catch((error: unknown) => logger.error({ err: error }, 'saving documents failed'));
     await chat.close().catch((error: unknown) => logger.error({ err: error }, 'storing pending chat messages failed'));
     await announcer.settle();
     await http.close();
@@ -244,6 +262,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
       await http.listen({ port: config.port, host: config.host });
       load.start();
       health.start();
+      collab.start();
       const address = http.server.address() as AddressInfo;
       return { host: address.address, port: address.port };
     },
