@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { OpenAiReplySuggester } from './adapters/ai/openai-reply-suggester.js';
 import { createJoseTokenVerifier } from './adapters/auth/jose-token-verifier.js';
 import { MemoryBus } from './adapters/bus/memory-bus.js';
 import { RedisBus } from './adapters/bus/redis-bus.js';
@@ -9,6 +10,7 @@ import { createDatabase, type Database } from './adapters/db/database.js';
 import { KyselyDocStore } from './adapters/db/stores/kysely-doc-store.js';
 import { KyselyEventLog } from './adapters/db/stores/kysely-event-log.js';
 import { KyselyVideoSessionStore } from './adapters/db/stores/kysely-video-session-store.js';
+import { KyselyTicketStore } from './adapters/db/stores/kysely-ticket-store.js';
 import { MemoryPresence } from './adapters/presence/memory-presence.js';
 import { loadConfig, type Config } from './config/config.js';
 import { resolveDevSecrets } from './config/dev-secrets.js';
@@ -23,6 +25,9 @@ import { UserDisconnector } from './core/user-disconnector.js';
 import { CollabService } from './features/collab/collab-service.js';
 import { allowAllDocuments, type DocumentAuthorizer } from './features/collab/doc-access.js';
 import { httpDocAuthorizer } from './features/collab/http-doc-authorizer.js';
+import { ChatFeature } from './features/chat/chat-feature.js';
+import { OfflineReplySuggester } from './features/chat/offline-reply-suggester.js';
+import type { ReplySuggester } from './features/chat/reply-suggester.js';
 import { ConnectionManager } from './features/notifications/connection-manager.js';
 import { EventDelivery } from './features/notifications/event-delivery.js';
 import { EventReplay } from './features/notifications/event-replay.js';
@@ -43,6 +48,7 @@ import { docRoutes } from './transport/http/doc-routes.js';
 import { healthRoutes } from './transport/http/health-routes.js';
 import { notificationRoutes } from './transport/http/notification-routes.js';
 import { videoRoutes } from './transport/http/video-routes.js';
+import { ticketRoutes } from './transport/http/ticket-routes.js';
 import { WsGateway } from './transport/ws/ws-gateway.js';
 
 export interface CreateServerOptions {
@@ -145,6 +151,11 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     saveIntervalMs: config.saveIntervalMs,
     metrics,
   });
+  const ticketStore = new KyselyTicketStore(database.db);
+  const suggester: ReplySuggester = config.ai.url
+    ? new OpenAiReplySuggester({ url: config.ai.url, model: config.ai.model, apiKey: config.ai.apiKey, timeoutMs: config.ai.timeoutMs })
+    : new OfflineReplySuggester({ store: ticketStore });
+  const chat = new ChatFeature({ bus, store: ticketStore, suggester, ids, logger, suggestionTimeoutMs: config.ai.timeoutMs });
 
   let connectionSeq = 0;
   const gateway = new WsGateway({
@@ -163,6 +174,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
       }) as EndpointHandler,
       video: videoSignaling,
       yjs: collab.endpoint,
+      chat: chat.handler,
     },
     lifecycle: [announcer],
     stats,
@@ -181,6 +193,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   }
   metrics.gauge('uhs_video_rooms', 'Video sessions with peers on this instance', () => videoRooms.size);
   metrics.gauge('uhs_video_peers', 'Video peers held on this instance (rejoin grace included)', () => videoRooms.peerCount());
+  chat.registerMetrics(metrics);
   const health = new HealthReporter({
     intervalMs: config.healthIntervalMs,
     instanceId: bus.instanceId,
@@ -189,7 +202,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     load,
     publisher,
     logger,
-    rooms: () => ({ documents: collab.openDocuments, video: videoRooms.size }),
+    rooms: () => ({ documents: collab.openDocuments, chat: chat.rooms.size, video: videoRooms.size }),
   });
 
   if (!config.publishApiKey) throw new Error('PUBLISH_API_KEY is not set');
@@ -207,6 +220,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
         allowedOrigins: config.allowedOrigins,
       }),
       docRoutes({ apiKey: config.publishApiKey, collab }),
+      ticketRoutes({ apiKey: config.publishApiKey, tickets: chat.tickets }),
     ],
   });
   gateway.attach(http.server);
@@ -226,6 +240,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     await gateway.closeAll(close('goingAway', 'server shutting down'), SHUTDOWN_CLOSE_WAIT_MS);
     await videoRooms.closeAll();
     await collab.close().catch((error: unknown) => logger.error({ err: error }, 'saving documents failed'));
+    await chat.close().catch((error: unknown) => logger.error({ err: error }, 'storing pending chat messages failed'));
     await announcer.settle();
     await http.close();
     delivery.stop();

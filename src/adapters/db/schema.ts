@@ -10,6 +10,9 @@ export interface DatabaseSchema {
   yjs_documents: YjsDocumentsTable;
   staff_collab_sessions: StaffCollabSessionsTable;
   yjs_updates: YjsUpdatesTable;
+  staff_tickets: StaffTicketsTable;
+  staff_ticket_messages: StaffTicketMessagesTable;
+  staff_ticket_read_receipts: StaffTicketReadReceiptsTable;
 }
 
 export interface EventsTable {
@@ -55,6 +58,36 @@ export interface YjsUpdatesTable {
   doc_id: string;
   data: Uint8Array;
   created_at: number;
+}
+
+export interface StaffTicketsTable {
+  ticket_id: string;
+  requester_id: string;
+  /** 'open' | 'closed' */
+  status: string;
+  subject: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface StaffTicketMessagesTable {
+  /** Sortable id minted by the server (time first), so ordering by id is ordering by arrival. */
+  id: string;
+  ticket_id: string;
+  sender_id: string;
+  sender_role: string;
+  content: string;
+  /** 0 or 1 (an integer in both dialects, so one query code binds it). */
+  is_internal: number;
+  client_msg_id: string | null;
+  created_at: number;
+}
+
+export interface StaffTicketReadReceiptsTable {
+  ticket_id: string;
+  user_id: string;
+  last_read_message_id: string;
+  read_at: number;
 }
 
 export type AutoId = Generated<number>;
