@@ -58,10 +58,11 @@ describe('video signaling across instances over Redis', () => {
   test('unknown_peer only for ids that are in no instance’s part of the room', async () => {
     await registerSession(at(0), 'known', { host_id: 'teacher', participant_ids: ['kid-1'] });
     await registerSession(at(0), 'elsewhere', { host_id: 'teacher' });
-    const a = await joinVideo(at(0), 'known', 'teacher', 'instructor');
+    // b is in before a's instance ever opened the room: a's instance learns of b from the shared membership
     const b = await joinVideo(at(2), 'known', 'kid-1', 'student');
+    const a = await joinVideo(at(0), 'known', 'teacher', 'instructor');
+    assert.deepEqual(a.peers.map((p) => p.peer_id), [b.peerId]);
     const stranger = await joinVideo(at(1), 'elsewhere', 'teacher', 'instructor');
-    await a.client.waitForType('peer_joined');
     for (const to of ['AAAAAAAAAAAAAAAAAAAAAA', stranger.peerId]) {
       const from = a.client.messages.length;
       a.client.send({ type: 'offer', data: { to, sdp: SDP } });
@@ -81,6 +82,13 @@ describe('video signaling across instances over Redis', () => {
   });
 
   test('capacity holds across instances, also for simultaneous joins', async () => {
+    await registerSession(at(0), 'capped-in-turn', { host_id: 'teacher', participant_ids: ['k0', 'k1', 'k2', 'k3'], max_participants: 3 });
+    for (let i = 0; i < 3; i++) await joinVideo(at(i), 'capped-in-turn', `k${i}`, 'student');
+    for (let i = 0; i < 3; i++) {
+      const over = await openVideo(at(i), 'capped-in-turn', 'k3', 'student');
+      assert.equal((await over.waitForClose()).code, 4429, `a fourth peer on instance ${i}`);
+    }
+
     const kids = Array.from({ length: 6 }, (_, i) => `cap-kid-${i}`);
     await registerSession(at(0), 'capped', { host_id: 'teacher', participant_ids: kids, max_participants: 3 });
     const clients = await Promise.all(kids.map((kid, i) => openVideo(at(i % 3), 'capped', kid, 'student')));
