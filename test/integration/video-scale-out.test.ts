@@ -236,6 +236,31 @@ describe('video signaling across instances over Redis', () => {
     assert.equal(watcher.client.ofType('peer_joined').length, 2);
   });
 
+  test('an instance frozen past the reaping comes back: its peers, still connected to it, are announced again', async () => {
+    const frozen = on(await cluster.add());
+    await registerSession(at(0), 'freeze', { host_id: 'teacher', participant_ids: ['kid-1'] });
+    const watcher = await joinVideo(at(0), 'freeze', 'teacher', 'instructor');
+    const sleeper = await joinVideo(frozen, 'freeze', 'kid-1', 'student');
+    await watcher.client.waitForType('peer_joined');
+    const instance = cluster.instances.at(-1)!;
+    instance.process.kill('SIGSTOP');
+    try {
+      assert.deepEqual((await watcher.client.waitForType('peer_left', 15_000)).data, { peer_id: sleeper.peerId });
+    } finally {
+      instance.process.kill('SIGCONT');
+    }
+    const [, again] = await watcher.client.waitForCount('peer_joined', 2, 15_000);
+    assert.deepEqual(again!.data, { peer_id: sleeper.peerId, user_id: 'kid-1', role: 'student' });
+    watcher.client.send({ type: 'offer', data: { to: sleeper.peerId, sdp: SDP } });
+    assert.equal((await sleeper.client.waitForType('offer')).data.from, watcher.peerId);
+    sleeper.client.send({ type: 'answer', data: { to: watcher.peerId, sdp: SDP } });
+    assert.equal((await watcher.client.waitForType('answer')).data.from, sleeper.peerId);
+    assert.equal(sleeper.client.ofType('peer_left').length, 0, 'its own peers saw nothing');
+    assert.equal(sleeper.client.closeCode, undefined);
+    instance.process.kill('SIGTERM');
+    await instance.exited;
+  });
+
   test('a graceful shutdown hands peers over: they close with 1001 and keep their ids on another instance', async () => {
     const leaving = on(await cluster.add());
     await registerSession(at(0), 'deploy', { host_id: 'teacher', participant_ids: ['kid-1', 'kid-2'] });

@@ -64,6 +64,11 @@ describe('video room view', () => {
     // written back after an outage (another instance took its instance for dead): announced again
     assert.ok(view.apply(held('gone', 'b', 1)));
     assert.ok(view.get('gone'));
+    // or, if that announcement was lost, found again by a snapshot asked for after the departure
+    clock.t = 300;
+    assert.ok(view.remove('gone'));
+    clock.t = 400;
+    assert.deepEqual(view.merge(snapshot([held('gone', 'b', 1)]), 350, nobodyHeld).added.map((m) => m.peerId), ['gone']);
   });
 
   test('members of an instance that is not live are only dropped after orphanMs', () => {

@@ -33,6 +33,8 @@ export interface MergeResult {
  * A snapshot is causally after everything this instance knew when it asked for it: a member learned before the
  * request and missing from the answer has left — if its instance is live. A missing member of an instance that is
  * not live (dead and reaped, or not yet written back after Redis restarted empty) is dropped only after `orphanMs`.
+ * Likewise a member whose departure was heard before the request and who is in the answer was written back since
+ * (its instance had been taken for dead); one whose departure was heard after the request is not brought back.
  */
 export class RoomView {
   private readonly entries = new Map<string, Entry>();
@@ -98,7 +100,11 @@ export class RoomView {
         continue;
       }
       // this instance's own records without a local peer are stale (a release failed); resync removes them
-      if (member.instance === this.options.instanceId || this.departed.has(member.peerId)) continue;
+      if (member.instance === this.options.instanceId) continue;
+      // a departure heard after asking: the snapshot may predate it. Heard before: the member was written back since
+      const departedAt = this.departed.get(member.peerId);
+      if (departedAt !== undefined && departedAt >= requestedAt) continue;
+      this.departed.delete(member.peerId);
       const entry = this.entries.get(member.peerId);
       if (!entry) {
         this.entries.set(member.peerId, { member, confirmedAt: now, orphanSince: undefined });
