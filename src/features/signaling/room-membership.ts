@@ -68,8 +68,14 @@ export interface MembershipEvents {
 
 /**
  * Who is in which video room, across every instance: the source of the `peers` list, of the capacity check and of
- * rejoins on another instance. Reads on the hot path (relay, `unknown_peer`) use the room's local view, which
- * snapshots returned here keep honest; this seam is asked on admission, rejoin, departure and reconciliation.
+ * rejoins on another instance. Reads on the hot path (relay, `unknown_peer`) use the room's local view
+ * (room-view.ts), which snapshots returned here keep honest; this seam is asked on admission, rejoin, departure and
+ * reconciliation.
+ *
+ * Why it is asynchronous (it used to be one synchronous object per room): an atomic admission across instances
+ * and a rejoin on another instance need a round trip to the shared store, and the holding instance of each member
+ * must be known to route signals and to reap a dead instance's members. The synchronous reads now live in the
+ * feature's view, the same code for one instance and many; the memory version is the whole truth for one process.
  *
  * Contract:
  * - `admit` adds a member with a fresh peer id unless the room already holds `capacity` members, atomically across

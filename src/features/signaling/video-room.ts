@@ -303,7 +303,10 @@ export class VideoRoom {
 
   /** A rejoin claimed `member` for this instance. */
   private rejoin(connection: Peer<RoomPeer>, member: HeldMember, snapshot: RoomSnapshot, requestedAt: number): Close | void {
-    if (this.state !== 'open') return ended();
+    if (this.state !== 'open') {
+      void this.forget(member);
+      return ended();
+    }
     let peer = this.local.get(member.peerId);
     const wasHere = peer !== undefined;
     if (peer) peer.member = member;
