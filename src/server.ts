@@ -7,6 +7,7 @@ import { RedisPresence } from './adapters/presence/redis-presence.js';
 import { LegacyBroadcastBridge } from './adapters/redis/legacy-broadcast-bridge.js';
 import { RedisRoomMembership } from './adapters/redis/redis-room-membership.js';
 import { createDatabase, type Database } from './adapters/db/database.js';
+import { KyselyDocStore } from './adapters/db/stores/kysely-doc-store.js';
 import { KyselyEventLog } from './adapters/db/stores/kysely-event-log.js';
 import { KyselyVideoSessionStore } from './adapters/db/stores/kysely-video-session-store.js';
 import { MemoryPresence } from './adapters/presence/memory-presence.js';
@@ -20,6 +21,9 @@ import { MetricsRegistry } from './core/metrics.js';
 import type { PresenceTracker } from './core/presence.js';
 import { Stats } from './core/stats.js';
 import { UserDisconnector } from './core/user-disconnector.js';
+import { CollabService } from './features/collab/collab-service.js';
+import { allowAllDocuments, type DocumentAuthorizer } from './features/collab/doc-access.js';
+import { httpDocAuthorizer } from './features/collab/http-doc-authorizer.js';
 import { ConnectionManager } from './features/notifications/connection-manager.js';
 import { EventDelivery } from './features/notifications/event-delivery.js';
 import { EventReplay } from './features/notifications/event-replay.js';
@@ -37,6 +41,7 @@ import type { Role } from './protocol/roles.js';
 import { SortableIdGenerator } from './shared/ids.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { createHttpApp } from './transport/http/http-app.js';
+import { docRoutes } from './transport/http/doc-routes.js';
 import { healthRoutes } from './transport/http/health-routes.js';
 import { notificationRoutes } from './transport/http/notification-routes.js';
 import { videoRoutes } from './transport/http/video-routes.js';
@@ -49,6 +54,8 @@ export interface CreateServerOptions {
   readonly logger?: Logger;
   /** Replace the fan-out bus (default: in-process). */
   readonly bus?: Bus;
+  /** Who may open which collaborative document (default: `YJS_AUTH_URL` if set, else every authenticated user may edit). */
+  readonly authorizeDocument?: DocumentAuthorizer;
 }
 
 export interface RealtimeServer {
@@ -153,6 +160,15 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   await videoRooms.start();
   redisBus?.onReconnect(() => void videoRooms.reconcileAll());
   const videoSignaling = new VideoSignaling({ rooms: videoRooms, sessions: videoSessionStore });
+  const metrics = new MetricsRegistry({ defaultMetrics: true });
+  const collab = new CollabService({
+    store: new KyselyDocStore(database.db),
+    bus,
+    logger,
+    authorize: options.authorizeDocument ?? (config.yjsAuthUrl ? httpDocAuthorizer({ url: config.yjsAuthUrl, logger }) : allowAllDocuments),
+    saveIntervalMs: config.saveIntervalMs,
+    metrics,
+  });
 
   let connectionSeq = 0;
   const gateway = new WsGateway({
@@ -170,6 +186,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
         logger,
       }) as EndpointHandler,
       video: videoSignaling,
+      yjs: collab.endpoint,
     },
     lifecycle: [announcer],
     stats,
@@ -180,7 +197,6 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     newConnectionId: () => `${bus.instanceId}-${(++connectionSeq).toString(36)}`,
   });
 
-  const metrics = new MetricsRegistry({ defaultMetrics: true });
   registerServerMetrics(metrics, { stats, registry, load });
   metrics.gauge('uhs_bus_healthy', 'Whether the bus reaches other instances (Redis canary comes back)', () => (bus.isHealthy() ? 1 : 0));
   if (redisBus) {
@@ -197,7 +213,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     load,
     publisher,
     logger,
-    rooms: () => ({ video: videoRooms.size }),
+    rooms: () => ({ documents: collab.openDocuments, video: videoRooms.size }),
   });
 
   if (!config.publishApiKey) throw new Error('PUBLISH_API_KEY is not set');
@@ -214,6 +230,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
         iceServers: config.video,
         allowedOrigins: config.allowedOrigins,
       }),
+      docRoutes({ apiKey: config.publishApiKey, collab }),
     ],
   });
   gateway.attach(http.server);
@@ -235,6 +252,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     await gateway.closeAll(close('goingAway', 'server shutting down'), SHUTDOWN_CLOSE_WAIT_MS);
     await videoRooms.closeAll();
     await videoMembership.close();
+    await collab.close().catch((error: unknown) => logger.error({ err: error }, 'saving documents failed'));
     await announcer.settle();
     await http.close();
     delivery.stop();
@@ -256,6 +274,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
       await http.listen({ port: config.port, host: config.host });
       load.start();
       health.start();
+      collab.start();
       const address = http.server.address() as AddressInfo;
       return { host: address.address, port: address.port };
     },

@@ -9,7 +9,7 @@
  */
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
-import { announceAndFollowParent, baselineHttpHandler, makeEnvelope, portFromArgs } from './baseline-http.js';
+import { announce, baselineHttpHandler, makeEnvelope, portFromArgs } from './baseline-http.js';
 
 const port = portFromArgs(process.argv.slice(2));
 
@@ -28,5 +28,5 @@ wss.on('connection', (socket) => {
 
 server.listen(port, '127.0.0.1', 4096, () => {
   const address = server.address();
-  announceAndFollowParent('bare-ws', typeof address === 'object' && address ? address.port : port);
+  announce('bare-ws', typeof address === 'object' && address ? address.port : port);
 });

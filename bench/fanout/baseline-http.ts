@@ -95,12 +95,8 @@ export function portFromArgs(argv: readonly string[]): number {
   return value;
 }
 
-/**
- * Announces readiness on stdout as one JSON line and ties the process to its parent: when the
- * IPC channel closes (the bench ended or died), the baseline exits.
- */
-export function announceAndFollowParent(name: string, port: number): void {
+/** Announces readiness on stdout as one JSON line; SIGTERM ends the process at once. */
+export function announce(name: string, port: number): void {
   process.stdout.write(`${JSON.stringify({ msg: 'listening', server: name, port, pid: process.pid })}\n`);
-  process.on('disconnect', () => process.exit(0));
   process.on('SIGTERM', () => process.exit(0));
 }

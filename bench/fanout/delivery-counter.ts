@@ -8,25 +8,30 @@ import { Histogram } from './stats.js';
 /** Per-connection state the counter keeps to spot duplicates and reordering. */
 export interface ConnectionCursor {
   phase: number;
-  lastSeq: number;
+  /** Server-assigned id of the last event (ids sort by publish time). */
+  lastId: string;
 }
 
 export function newCursor(): ConnectionCursor {
-  return { phase: -1, lastSeq: -1 };
+  return { phase: -1, lastId: '' };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-/** The bench fields of an envelope's `data`, or null for any other message. */
-export function benchFields(envelope: unknown): BenchEventData | null {
+interface BenchDelivery extends BenchEventData {
+  readonly id: string;
+}
+
+/** The envelope's id and the bench fields of its `data`, or null for any other message. */
+export function benchFields(envelope: unknown): BenchDelivery | null {
   if (!isRecord(envelope)) return null;
-  const data = envelope.data;
+  const { data, id } = envelope;
   if (!isRecord(data)) return null;
   const { bench_phase, bench_seq, sent_at } = data;
   if (typeof bench_phase !== 'number' || typeof bench_seq !== 'number' || typeof sent_at !== 'number') return null;
-  return { bench_phase, bench_seq, sent_at };
+  return { id: typeof id === 'string' ? id : '', bench_phase, bench_seq, sent_at };
 }
 
 export class DeliveryCounter {
@@ -82,10 +87,12 @@ export class DeliveryCounter {
     }
     if (cursor.phase !== this.phase) {
       cursor.phase = this.phase;
-      cursor.lastSeq = -1;
+      cursor.lastId = '';
     }
-    if (bench.bench_seq <= cursor.lastSeq) this.outOfOrder += 1;
-    else cursor.lastSeq = bench.bench_seq;
+    if (bench.id !== '') {
+      if (bench.id <= cursor.lastId) this.outOfOrder += 1;
+      else cursor.lastId = bench.id;
+    }
     this.received += 1;
     this.perEvent[bench.bench_seq] = (this.perEvent[bench.bench_seq] ?? 0) + 1;
     this.latency.recordMs(now - bench.sent_at);

@@ -30,6 +30,15 @@ function lifetimeFromArgs(): number {
   return Number.isFinite(value) && value > 0 ? value : 600_000;
 }
 
+/** The parsed message, or the raw text when it is not JSON (then counted as another message). */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 /** Opens one connection; resolves on its first message (ws) or `connect` event (Socket.IO). */
 function openConnection(target: ClientTarget, index: number, localAddress: string, timeoutMs: number): Promise<Connection> {
   const cursor: ConnectionCursor = newCursor();
@@ -65,8 +74,7 @@ function openConnection(target: ClientTarget, index: number, localAddress: strin
       timer = setTimeout(() => settle(new Error('no first message in time'), connection), timeoutMs);
       socket.on('message', (raw, isBinary) => {
         if (!settled) settle(null, connection);
-        if (isBinary) return;
-        counter.onMessage(JSON.parse(raw.toString()), cursor, nowMs());
+        if (!isBinary) counter.onMessage(parseJson(raw.toString()), cursor, nowMs());
       });
       socket.on('error', (error) => settle(error, connection));
       socket.on('close', (code, reason) => {

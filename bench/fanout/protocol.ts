@@ -63,7 +63,7 @@ export interface PhaseReport {
   readonly latency: HistogramSnapshot;
   /** Deliveries per event, indexed by bench_seq. */
   readonly perEvent: readonly number[];
-  /** Deliveries whose bench_seq was not above the previous one on the same connection. */
+  /** Deliveries whose envelope id was not above the previous one on the same connection (server reordered or duplicated). */
   readonly outOfOrder: number;
   /** Deliveries of other phases' events (late ones) while this phase was counted. */
   readonly stray: number;

@@ -6,6 +6,9 @@ import type { BenchOptions } from './options.js';
 import type { PhaseResult, ScenarioResult } from './scenario.js';
 import type { ServerName } from './servers.js';
 
+/** Average CPUs taken by other processes above which a phase is flagged. */
+const INTERFERENCE_CPUS = 0.15;
+
 interface Row {
   readonly label: string;
   readonly value: (result: ScenarioResult) => number | null;
@@ -50,6 +53,12 @@ function rowsFor(results: readonly ScenarioResult[]): Row[] {
     { label: 'connections failed', value: (r) => r.connect?.failed ?? null, digits: 0, ratio: false },
     { label: 'RSS before connections (MiB)', value: (r) => (r.memory ? r.memory.baselineBytes / 2 ** 20 : null), digits: 1, ratio: true },
     { label: 'RSS per idle connection (KiB)', value: (r) => (r.memory ? r.memory.perConnectionBytes / 1024 : null), digits: 2, ratio: true },
+    {
+      label: '  same, without GC (KiB)',
+      value: (r) => (r.memory ? r.memory.perConnectionBeforeGcBytes / 1024 : null),
+      digits: 2,
+      ratio: true,
+    },
     ...phaseNames.flatMap((name) => phaseRows(name, name === 'max')),
     { label: 'peak RSS (MiB)', value: (r) => (r.memory?.peakBytes != null ? r.memory.peakBytes / 2 ** 20 : null), digits: 0, ratio: true },
     {
@@ -97,11 +106,17 @@ export function formatTable(n: number, results: readonly ScenarioResult[], serve
   const render = (line: readonly string[]): string =>
     line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ').trimEnd();
   const notes = scenarioResults.flatMap((r) => (r.skipped ? [`  ${r.server}: ${r.skipped}`] : []));
+  const busy = scenarioResults.flatMap((r) =>
+    r.phases
+      .filter((phase) => phase.otherCpuS / phase.elapsedS > INTERFERENCE_CPUS)
+      .map((phase) => `  ${r.server} ${phase.name}: ${(phase.otherCpuS / phase.elapsedS).toFixed(2)} CPUs used by other processes`),
+  );
   return [
     `== ${n.toLocaleString('en-US')} connections ==`,
     render(header),
     ...body.map(render),
     ...(notes.length > 0 ? ['not measured:', ...notes] : []),
+    ...(busy.length > 0 ? ['warning: the machine was shared during (figures may be low):', ...busy] : []),
   ].join('\n');
 }
 

@@ -2,7 +2,7 @@
  * One server at one connection count: start it, measure idle memory, connect N clients, run the
  * fixed-rate phases and the max-rate phase, stop everything.
  */
-import { readCpuSeconds, readPeakRssBytes, readRssBytes } from '../shared/proc-stats.js';
+import { readCpuSeconds, readMachineCpuSeconds, readPeakRssBytes, readRssBytes } from '../shared/proc-stats.js';
 import { LoadFleet, type MergedReport } from './load-fleet.js';
 import type { BenchOptions } from './options.js';
 import { nowMs } from './protocol.js';
@@ -17,6 +17,9 @@ const STALL_MS = 2_000;
 const QUIET_MS = 500;
 const QUIET_MAX_MS = 30_000;
 const LOAD_CLIENT_LIFETIME_MS = 20 * 60_000;
+/** Events published before the measured phases so that every server's fan-out path is JIT-compiled. */
+const WARMUP_EVENTS_PER_S = 2;
+const WARMUP_MS = 1_500;
 
 export interface PhaseResult {
   readonly name: string;
@@ -33,6 +36,8 @@ export interface PhaseResult {
   readonly deliveriesPerSecond: number;
   readonly windowS: number;
   readonly drainS: number;
+  /** Phase start to report, over which CPU figures are taken. */
+  readonly elapsedS: number;
   readonly latency: LatencySummary;
   readonly outOfOrder: number;
   readonly stray: number;
@@ -41,7 +46,14 @@ export interface PhaseResult {
   /** Server CPU-µs per delivery, which is also CPU-seconds per million deliveries. */
   readonly cpuUsPerDelivery: number | null;
   readonly loadClientCpuS: number;
+  /** CPU of the orchestrator process, which publishes (and polls the load clients). */
   readonly publisherCpuS: number;
+  /** Average busy CPUs of the whole machine during the phase (of os.availableParallelism()). */
+  readonly machineBusyCpus: number;
+  /** Interrupt + softirq CPU-seconds (loopback network stack work charged to no process). */
+  readonly irqCpuS: number;
+  /** Machine CPU-seconds used by other processes (or stolen by a hypervisor): interference. */
+  readonly otherCpuS: number;
   readonly serverRssAfterBytes: number;
 }
 
@@ -58,10 +70,14 @@ export interface ScenarioResult {
     readonly perSecond: number;
   } | null;
   readonly memory: {
+    /** Whether the GC before each reading worked (inspector reachable). */
     readonly gc: boolean;
     readonly baselineBytes: number;
     readonly idleBytes: number;
+    /** (idle − baseline) / connections, both read after a full GC. */
     readonly perConnectionBytes: number;
+    /** (idle before its GC − baseline) / connections: includes the garbage the handshakes left. */
+    readonly perConnectionBeforeGcBytes: number;
     readonly peakBytes: number | null;
   } | null;
   readonly phases: readonly PhaseResult[];
@@ -95,10 +111,12 @@ function ownCpuSeconds(): number {
   return (usage.user + usage.system) / 1e6;
 }
 
-async function settledRss(server: RunningServer): Promise<{ bytes: number; gc: boolean }> {
+/** RSS as it is, then after a full GC. */
+async function settledRss(server: RunningServer): Promise<{ beforeGc: number; bytes: number; gc: boolean }> {
+  const beforeGc = readRssBytes(server.pid);
   const gc = await server.collectGarbage();
   await sleep(300);
-  return { bytes: readRssBytes(server.pid), gc };
+  return { beforeGc, bytes: readRssBytes(server.pid), gc };
 }
 
 interface PhaseSpec {
@@ -121,6 +139,7 @@ async function runPhase(
   const serverCpu0 = readCpuSeconds(server.pid);
   const clientCpu0 = sumCpu(fleet.pids);
   const publisherCpu0 = ownCpuSeconds();
+  const machine0 = readMachineCpuSeconds();
   const started = nowMs();
   const published =
     spec.eventsPerSecond === null
@@ -131,13 +150,17 @@ async function runPhase(
           maxEvents: Math.max(1, Math.floor(options.maxPhaseDeliveries / connected)),
         })
       : await publishAtRate(server.publish, { phase, eventsPerSecond: spec.eventsPerSecond, durationMs });
-  const publisherCpuS = ownCpuSeconds() - publisherCpu0;
   const expected = published.accepted * connected;
   const drainMs = await fleet.drain({ expected, stallMs: STALL_MS, maxMs: options.drainS * 1000 });
   await sleep(250); // one more progress/report round for deliveries that raced the drain check
   const report = await fleet.report();
   const serverCpuS = readCpuSeconds(server.pid) - serverCpu0;
   const loadClientCpuS = sumCpu(fleet.pids) - clientCpu0;
+  const publisherCpuS = ownCpuSeconds() - publisherCpu0;
+  const machine1 = readMachineCpuSeconds();
+  const machineBusyS = machine1.busy - machine0.busy;
+  const irqCpuS = machine1.irq - machine0.irq;
+  const elapsedS = (nowMs() - started) / 1000;
   const windowMs = Math.max(1, (report.lastAt ?? started) - started);
   const result: PhaseResult = {
     name: spec.name,
@@ -150,6 +173,7 @@ async function runPhase(
     deliveriesPerSecond: report.received / (windowMs / 1000),
     windowS: windowMs / 1000,
     drainS: drainMs / 1000,
+    elapsedS,
     latency: report.latency.summary(),
     outOfOrder: report.outOfOrder,
     stray: report.stray,
@@ -158,6 +182,9 @@ async function runPhase(
     cpuUsPerDelivery: report.received > 0 ? (serverCpuS * 1e6) / report.received : null,
     loadClientCpuS,
     publisherCpuS,
+    machineBusyCpus: machineBusyS / elapsedS,
+    irqCpuS,
+    otherCpuS: Math.max(0, machineBusyS - irqCpuS - serverCpuS - loadClientCpuS - publisherCpuS),
     serverRssAfterBytes: readRssBytes(server.pid),
   };
   return { result, report };
@@ -170,8 +197,55 @@ function phaseLine(server: ServerName, n: number, r: PhaseResult): string {
     `${r.received}/${r.expected} delivered, ${Math.round(r.deliveriesPerSecond)}/s, ` +
     `p50 ${ms(r.latency.p50Ms)} p99 ${ms(r.latency.p99Ms)} max ${ms(r.latency.maxMs)} ms, ` +
     `server ${r.serverCpuS.toFixed(2)} CPU-s (${r.cpuUsPerDelivery?.toFixed(1) ?? '-'} µs/delivery), ` +
-    `clients ${r.loadClientCpuS.toFixed(2)} CPU-s`
+    `clients ${r.loadClientCpuS.toFixed(2)} CPU-s, irq ${r.irqCpuS.toFixed(2)} CPU-s, machine ${r.machineBusyCpus.toFixed(2)} CPUs busy` +
+    (r.otherCpuS > 0.5 ? ` (${r.otherCpuS.toFixed(1)} CPU-s by other processes)` : '')
   );
+}
+
+type ConnectFigures = NonNullable<ScenarioResult['connect']>;
+type MemoryFigures = NonNullable<ScenarioResult['memory']>;
+
+async function connectClients(fleet: LoadFleet, server: RunningServer, n: number, ctx: ScenarioContext): Promise<ConnectFigures> {
+  const addresses = fleet.pids.map(() => ctx.nextSourceAddress());
+  const summary = await fleet.connect({
+    target: await server.clientTarget(ctx.options.users),
+    total: n,
+    concurrency: ctx.options.connectConcurrency,
+    timeoutMs: CONNECT_TIMEOUT_MS,
+    addressesFor: (p) => [addresses[p] ?? '127.0.0.1'],
+  });
+  const connect = { ...summary, seconds: summary.durationMs / 1000, perSecond: summary.opened / (summary.durationMs / 1000) };
+  ctx.log(
+    `${server.name} N=${n}: ${connect.opened} connected in ${connect.seconds.toFixed(2)} s (${Math.round(connect.perSecond)}/s)` +
+      (connect.failed > 0 ? `, ${connect.failed} failed: ${connect.firstError ?? '?'}` : ''),
+  );
+  return connect;
+}
+
+function memoryFigures(
+  baseline: Awaited<ReturnType<typeof settledRss>>,
+  idle: Awaited<ReturnType<typeof settledRss>>,
+  connected: number,
+): MemoryFigures {
+  return {
+    gc: baseline.gc && idle.gc,
+    baselineBytes: baseline.bytes,
+    idleBytes: idle.bytes,
+    perConnectionBytes: (idle.bytes - baseline.bytes) / connected,
+    perConnectionBeforeGcBytes: (idle.beforeGc - baseline.bytes) / connected,
+    peakBytes: null,
+  };
+}
+
+/** The fixed rates that stay within --max-offered at this connection count, then the max-rate phase. */
+function phasePlan(options: BenchOptions, connected: number, skip: (rate: number) => void): PhaseSpec[] {
+  const specs: PhaseSpec[] = [];
+  for (const rate of options.rates) {
+    if (rate * connected > options.maxOfferedPerS) skip(rate);
+    else specs.push({ name: `${rate}/s`, eventsPerSecond: rate });
+  }
+  specs.push({ name: 'max', eventsPerSecond: null });
+  return specs;
 }
 
 export async function runScenario(name: ServerName, n: number, ctx: ScenarioContext): Promise<ScenarioResult> {
@@ -191,46 +265,22 @@ export async function runScenario(name: ServerName, n: number, ctx: ScenarioCont
     const baseline = await settledRss(server);
     const processes = Math.max(options.clientProcesses, Math.ceil(n / MAX_SOCKETS_PER_CLIENT_PROCESS));
     fleet = await LoadFleet.start({ processes, maxLifetimeMs: LOAD_CLIENT_LIFETIME_MS });
-    const addresses = Array.from({ length: processes }, () => ctx.nextSourceAddress());
-    const connectSummary = await fleet.connect({
-      target: await server.clientTarget(options.users),
-      total: n,
-      concurrency: options.connectConcurrency,
-      timeoutMs: CONNECT_TIMEOUT_MS,
-      addressesFor: (p) => [addresses[p] ?? '127.0.0.1'],
-    });
-    const connect = {
-      ...connectSummary,
-      seconds: connectSummary.durationMs / 1000,
-      perSecond: connectSummary.opened / (connectSummary.durationMs / 1000),
-    };
-    log(
-      `${name} N=${n}: ${connect.opened} connected in ${connect.seconds.toFixed(2)} s (${Math.round(connect.perSecond)}/s)` +
-        (connect.failed > 0 ? `, ${connect.failed} failed: ${connect.firstError ?? '?'}` : ''),
-    );
+    const connect = await connectClients(fleet, server, n, ctx);
     if (connect.opened === 0) return { ...empty, skipped: `no connection opened: ${connect.firstError ?? '?'}`, connect };
 
     await fleet.waitQuiet(1_000, QUIET_MAX_MS);
-    const idle = await settledRss(server);
-    const memory = {
-      gc: baseline.gc && idle.gc,
-      baselineBytes: baseline.bytes,
-      idleBytes: idle.bytes,
-      perConnectionBytes: (idle.bytes - baseline.bytes) / connect.opened,
-      peakBytes: null,
-    };
-    log(`${name} N=${n}: RSS ${(baseline.bytes / 2 ** 20).toFixed(1)} → ${(idle.bytes / 2 ** 20).toFixed(1)} MiB, ${(memory.perConnectionBytes / 1024).toFixed(2)} KiB/connection`);
+    const memory = memoryFigures(baseline, await settledRss(server), connect.opened);
+    const kib = (bytes: number): string => (bytes / 1024).toFixed(2);
+    log(
+      `${name} N=${n}: RSS ${(memory.baselineBytes / 2 ** 20).toFixed(1)} → ${(memory.idleBytes / 2 ** 20).toFixed(1)} MiB, ` +
+        `${kib(memory.perConnectionBytes)} KiB/connection (${kib(memory.perConnectionBeforeGcBytes)} before GC)`,
+    );
+    // Not counted by the load clients (no phase started yet).
+    await publishAtRate(server.publish, { phase: -1, eventsPerSecond: WARMUP_EVENTS_PER_S, durationMs: WARMUP_MS });
 
-    const specs: PhaseSpec[] = [];
-    for (const rate of options.rates) {
-      if (rate * connect.opened > options.maxOfferedPerS) {
-        log(`${name} N=${n}: skipping ${rate} events/s (${rate * connect.opened} deliveries/s > --max-offered ${options.maxOfferedPerS})`);
-        continue;
-      }
-      specs.push({ name: `${rate}/s`, eventsPerSecond: rate });
-    }
-    specs.push({ name: 'max', eventsPerSecond: null });
-
+    const specs = phasePlan(options, connect.opened, (rate) =>
+      log(`${name} N=${n}: skipping ${rate} events/s (${rate * connect.opened} deliveries/s > --max-offered ${options.maxOfferedPerS})`),
+    );
     const phases: PhaseResult[] = [];
     let closes: Readonly<Record<string, number>> = {};
     for (const [phase, spec] of specs.entries()) {

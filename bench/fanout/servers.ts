@@ -1,6 +1,7 @@
 /**
  * Starts and stops the three servers under comparison, each as its own child process with the
- * inspector on a loopback port (used only to force a GC before memory readings).
+ * inspector on a loopback port (used only to force a GC before memory readings) and
+ * exit-with-parent.ts preloaded.
  *
  * - `ours`: uhs-realtime (`src/bin/uhs-realtime.ts serve`), role channel `/ws/admin/<jwt>`,
  *   publishing with `POST /api/v1/events` and the service key;
@@ -9,13 +10,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SignJWT } from 'jose';
-import { stopChild, track } from '../shared/child-processes.js';
+import { onCleanup, stopChild, track } from '../shared/child-processes.js';
 import { collectGarbage } from '../shared/remote-gc.js';
 import type { ClientTarget } from './protocol.js';
 import type { PublishEndpoint } from './publisher.js';
@@ -44,6 +46,7 @@ export interface StartOptions {
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(benchDir, '..', '..');
 const OURS_ENTRY = path.join(repoRoot, 'src', 'bin', 'uhs-realtime.ts');
+const EXIT_WITH_PARENT = pathToFileURL(path.join(benchDir, '..', 'shared', 'exit-with-parent.ts')).href;
 const OUTPUT_TAIL_CHARS = 4_000;
 
 /** A port nobody listens on right now (the kernel's pick; tiny race until the child binds it). */
@@ -78,6 +81,8 @@ async function waitHealthy(child: ChildProcess, port: number, timeoutMs: number,
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
+      // 'exit' can come before the last output: wait (briefly) for the pipes to close.
+      await Promise.race([once(child, 'close'), sleep(1_000)]);
       throw new ServerUnavailableError(`exited (${child.exitCode ?? child.signalCode}) before /healthz answered:\n${output()}`);
     }
     try {
@@ -96,8 +101,6 @@ async function waitHealthy(child: ChildProcess, port: number, timeoutMs: number,
 interface Launch {
   readonly args: readonly string[];
   readonly env: NodeJS.ProcessEnv;
-  /** Baselines get an IPC channel and exit when it closes; ours is left as it is. */
-  readonly ipc: boolean;
 }
 
 async function launch(
@@ -108,10 +111,10 @@ async function launch(
 ): Promise<{ child: ChildProcess; inspectPort: number }> {
   const inspectPort = await freePort();
   const child = track(
-    spawn(process.execPath, ['--import', 'tsx', `--inspect=127.0.0.1:${inspectPort}`, ...spec.args], {
+    spawn(process.execPath, ['--import', 'tsx', '--import', EXIT_WITH_PARENT, `--inspect=127.0.0.1:${inspectPort}`, ...spec.args], {
       cwd: repoRoot,
       env: spec.env,
-      stdio: spec.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
   const output = captureOutput(child);
@@ -156,7 +159,7 @@ async function startOurs(options: StartOptions): Promise<RunningServer> {
   const secret = randomBytes(32).toString('hex');
   const apiKey = randomBytes(24).toString('hex');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'uhs-bench-'));
-  const removeDataDir = (): void => rmSync(dataDir, { recursive: true, force: true });
+  const removeDataDir = onCleanup(() => rmSync(dataDir, { recursive: true, force: true }));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(port),
@@ -172,7 +175,7 @@ async function startOurs(options: StartOptions): Promise<RunningServer> {
   };
   let started: { child: ChildProcess; inspectPort: number };
   try {
-    started = await launch('ours', port, { args: [OURS_ENTRY, 'serve'], env, ipc: false }, options);
+    started = await launch('ours', port, { args: [OURS_ENTRY, 'serve'], env }, options);
   } catch (error) {
     removeDataDir();
     throw error;
@@ -203,7 +206,7 @@ async function startOurs(options: StartOptions): Promise<RunningServer> {
 async function startBaseline(name: 'bare-ws' | 'socketio', options: StartOptions): Promise<RunningServer> {
   const port = await freePort();
   const script = path.join(benchDir, name === 'bare-ws' ? 'bare-ws-server.ts' : 'socketio-server.ts');
-  const { child, inspectPort } = await launch(name, port, { args: [script, '--port', String(port)], env: process.env, ipc: true }, options);
+  const { child, inspectPort } = await launch(name, port, { args: [script, '--port', String(port)], env: process.env }, options);
   const publish: PublishEndpoint = { url: `http://127.0.0.1:${port}/publish`, headers: {} };
   const clientTarget = (): Promise<ClientTarget> =>
     Promise.resolve(

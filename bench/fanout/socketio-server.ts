@@ -9,7 +9,7 @@
  */
 import http from 'node:http';
 import { Server } from 'socket.io';
-import { announceAndFollowParent, baselineHttpHandler, portFromArgs } from './baseline-http.js';
+import { announce, baselineHttpHandler, portFromArgs } from './baseline-http.js';
 
 const port = portFromArgs(process.argv.slice(2));
 
@@ -31,5 +31,5 @@ io.on('connection', (socket) => {
 
 server.listen(port, '127.0.0.1', 4096, () => {
   const address = server.address();
-  announceAndFollowParent('socketio', typeof address === 'object' && address ? address.port : port);
+  announce('socketio', typeof address === 'object' && address ? address.port : port);
 });

@@ -52,3 +52,22 @@ export function readCpuSeconds(pid: number): number {
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`bad /proc/${pid}/stat`);
   return (utime + stime) / clockTicksPerSecond();
 }
+
+/** CPU time of the whole machine so far, in seconds summed over all CPUs (first line of /proc/stat). */
+export interface MachineCpu {
+  /** Everything but idle and iowait. */
+  readonly busy: number;
+  /**
+   * Interrupt and softirq time: with IRQ time accounting it is charged to no process, and on
+   * loopback it is mostly the network stack's receive work for the processes measured.
+   */
+  readonly irq: number;
+}
+
+export function readMachineCpuSeconds(): MachineCpu {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  // cpu user nice system idle iowait irq softirq steal (guest time is already in user)
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const hz = clockTicksPerSecond();
+  return { busy: (user + nice + system + irq + softirq + steal) / hz, irq: (irq + softirq) / hz };
+}

@@ -17,6 +17,7 @@ export const ErrorCodes = {
   invalid_body: 'request body is invalid',
   unknown_event_type: 'event type is not in the catalog',
   invalid_target: 'target is invalid',
+  invalid_doc_id: 'document id must be 1-128 characters of A-Z a-z 0-9 . _ : -',
   target_required: 'this event type needs a target',
   payload_too_large: 'request body is too large',
   internal: 'internal error',

@@ -40,8 +40,8 @@ export async function createJoseTokenVerifier(options: JoseVerifierOptions): Pro
       if (!token) return err({ reason: 'token missing' });
       let payload;
       try {
-        ({ payload } =
-          typeof key === 'function' ? await jwtVerify(token, key, verifyOptions) : await jwtVerify(token, key, verifyOptions));
+        // the overloads of jwtVerify take a key or a key-getter; the union needs narrowing to pick one
+        ({ payload } = typeof key === 'function' ? await jwtVerify(token, key, verifyOptions) : await jwtVerify(token, key, verifyOptions));
       } catch (e) {
         return err({ reason: e instanceof errors.JWTExpired ? 'token expired' : 'token invalid' });
       }

@@ -7,6 +7,9 @@ import type { Generated } from 'kysely';
 export interface DatabaseSchema {
   events: EventsTable;
   video_sessions: VideoSessionsTable;
+  yjs_documents: YjsDocumentsTable;
+  staff_collab_sessions: StaffCollabSessionsTable;
+  yjs_updates: YjsUpdatesTable;
 }
 
 export interface EventsTable {
@@ -28,6 +31,30 @@ export interface VideoSessionsTable {
   max_participants: number;
   created_at: number;
   updated_at: number;
+}
+
+/** Compacted state of a collaborative document (SPEC §6). `version` changes with every write (compare-and-set). */
+export interface YjsDocumentsTable {
+  doc_id: string;
+  state: Uint8Array;
+  updated_at: number;
+  version: number;
+}
+
+/** Compacted state of a `staff-session:{session_id}` document (SPEC §6). */
+export interface StaffCollabSessionsTable {
+  session_id: string;
+  yjs_state: Uint8Array;
+  updated_at: number;
+  version: number;
+}
+
+/** Append-only log of document updates, written before they are relayed; compacted into the two tables above. */
+export interface YjsUpdatesTable {
+  id: AutoId;
+  doc_id: string;
+  data: Uint8Array;
+  created_at: number;
 }
 
 export type AutoId = Generated<number>;

@@ -1,0 +1,181 @@
+import * as Y from 'yjs';
+import type { Logger } from '../../shared/logger.js';
+import { DocRoom, type RoomContext, type RoomEntry } from './doc-room.js';
+
+/**
+ * The open documents of this instance, one `DocRoom` per document id. Concurrent opens of one document share one
+ * load; a room is saved and unloaded when its last peer leaves, unless a peer comes back meanwhile.
+ */
+export class DocRooms {
+  private readonly rooms = new Map<string, DocRoom>();
+  private readonly loading = new Map<string, Promise<DocRoom>>();
+  private readonly unloading = new Set<Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly ctx: RoomContext,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Start the periodic compaction (every `saveIntervalMs`). */
+  start(): void {
+    this.timer ??= setInterval(() => this.saveAll(), this.ctx.saveIntervalMs);
+    this.timer.unref();
+  }
+
+  /**
+   * The room of `docId`, loaded from storage if it is not open. A room that is unloading is taken back as it is
+   * (its in-memory document is current). The caller must `join` a peer or `release` the room.
+   */
+  acquire(docId: string): Promise<DocRoom> {
+    if (this.closed) return Promise.reject(new Error('documents are shutting down'));
+    const room = this.rooms.get(docId);
+    if (room && room.phase !== 'closed') {
+      room.phase = 'open';
+      return Promise.resolve(room);
+    }
+    let pending = this.loading.get(docId);
+    if (!pending) {
+      pending = this.load(docId).finally(() => this.loading.delete(docId));
+      this.loading.set(docId, pending);
+    }
+    return pending;
+  }
+
+  /** A room acquired for a peer that went away before joining. */
+  release(room: DocRoom): void {
+    if (room.peers.size === 0) this.unload(room);
+  }
+
+  /** Called after a peer left `room`. */
+  left(room: DocRoom, empty: boolean): void {
+    if (empty) this.unload(room);
+  }
+
+  get(docId: string): DocRoom | undefined {
+    const room = this.rooms.get(docId);
+    return room && room.phase !== 'closed' ? room : undefined;
+  }
+
+  get size(): number {
+    return this.rooms.size;
+  }
+
+  peerCount(): number {
+    let count = 0;
+    for (const room of this.rooms.values()) count += room.peers.size;
+    return count;
+  }
+
+  /** The journal made these entries durable: relay them locally, then tell the other instances. */
+  committed(entries: readonly RoomEntry[], ids: ReadonlyMap<string, readonly number[]>): void {
+    const byRoom = new Map<DocRoom, RoomEntry[]>();
+    for (const entry of entries) {
+      let list = byRoom.get(entry.room);
+      if (!list) byRoom.set(entry.room, (list = []));
+      list.push(entry);
+    }
+    for (const [room, list] of byRoom) {
+      if (list.length === 1) room.relay(list[0]!);
+      else room.relayMerged(list);
+      room.publish(
+        ids.get(room.docId) ?? [],
+        list.map((entry) => entry.update),
+      );
+    }
+  }
+
+  /** The journal could not write these entries: their rooms start over from storage, their peers resync. */
+  failed(entries: readonly RoomEntry[]): void {
+    this.ctx.stats.storageErrors++;
+    for (const room of new Set(entries.map((entry) => entry.room))) {
+      room.fail(1011, 'storage unavailable');
+      this.forget(room);
+    }
+  }
+
+  /** A peer's update could not be applied: the in-memory document may be damaged, so it is dropped unsaved. */
+  discard(room: DocRoom): void {
+    room.fail(1013, 'document reloading');
+    this.forget(room);
+  }
+
+  /** Shutdown: persist everything, then unload every room. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    await Promise.allSettled([...this.loading.values()]);
+    await this.ctx.journal.flush();
+    await Promise.allSettled([...this.unloading]);
+    await Promise.all(
+      [...this.rooms.values()].map(async (room) => {
+        try {
+          await room.save(true);
+        } catch (error) {
+          this.logger.error({ err: error, docId: room.docId }, 'saving document at shutdown failed');
+        }
+        room.destroy();
+      }),
+    );
+    this.rooms.clear();
+  }
+
+  /** The document's current state: the live room's, else what storage holds; undefined when there is none. */
+  async state(docId: string): Promise<Uint8Array | undefined> {
+    const room = this.get(docId);
+    if (room && room.phase !== 'loading') return Y.encodeStateAsUpdate(room.doc);
+    const stored = await this.ctx.store.load(docId);
+    const parts = [...(stored.state ? [stored.state] : []), ...stored.updates.map((entry) => entry.update)];
+    if (parts.length === 0) return undefined;
+    return parts.length === 1 ? parts[0] : Y.mergeUpdates(parts);
+  }
+
+  private async load(docId: string): Promise<DocRoom> {
+    // updates of an earlier room of this document that are still being written must be readable first
+    await this.ctx.journal.flush();
+    const room = new DocRoom(docId, this.ctx);
+    try {
+      await room.load();
+    } catch (error) {
+      room.destroy();
+      throw error;
+    }
+    if (this.closed) {
+      room.destroy();
+      throw new Error('documents are shutting down');
+    }
+    this.rooms.set(docId, room);
+    return room;
+  }
+
+  private unload(room: DocRoom): void {
+    if (room.phase !== 'open' || this.closed) return;
+    room.phase = 'closing';
+    const done = room
+      .save(true)
+      .catch((error: unknown) => this.logger.error({ err: error, docId: room.docId }, 'saving document on unload failed'))
+      .then(() => {
+        // a peer came back while saving (a page reload): keep the room and its document
+        if (room.phase !== 'closing' || room.peers.size > 0) return;
+        room.destroy();
+        this.forget(room);
+      })
+      .finally(() => this.unloading.delete(done));
+    this.unloading.add(done);
+  }
+
+  private forget(room: DocRoom): void {
+    if (this.rooms.get(room.docId) === room) this.rooms.delete(room.docId);
+  }
+
+  private saveAll(): void {
+    for (const room of this.rooms.values()) {
+      if (room.phase !== 'open') continue;
+      room.save(false).catch((error: unknown) => {
+        this.ctx.stats.storageErrors++;
+        this.logger.warn({ err: error, docId: room.docId }, 'saving document failed');
+      });
+    }
+  }
+}
