@@ -5,46 +5,43 @@ import type { RecipientIndex } from './targeting.js';
 const EMPTY: ReadonlySet<Peer> = new Set();
 
 /**
- * Every open connection of this instance, indexed by id and by user, with role channels also indexed by role
- * for event targeting. One entry per key; removing a peer cleans every index.
+ * Every open connection of this instance, indexed by user, with role channels also indexed by role for event
+ * targeting. Two index entries per connection (memory per idle connection is a budget); removing a peer cleans
+ * both. A peer is filed under the user and role it opened with.
  */
 export class ConnectionRegistry implements RecipientIndex {
-  private readonly byId = new Map<string, Peer>();
   private readonly byUser = new Map<string, Set<Peer>>();
-  private readonly roleChannelsByUser = new Map<string, Set<Peer>>();
   private readonly roleChannelsByRole = new Map<Role, Set<Peer>>(ROLES.map((role) => [role, new Set<Peer>()]));
   private readonly countByEndpoint: Record<Endpoint, number> = { role: 0, yjs: 0, chat: 0, video: 0 };
+  private count = 0;
 
   add(peer: Peer): void {
-    if (this.byId.has(peer.id)) return;
-    this.byId.set(peer.id, peer);
-    addTo(this.byUser, peer.user.userId, peer);
+    const peers = this.byUser.get(peer.user.userId);
+    if (peers?.has(peer)) return;
+    if (peers) peers.add(peer);
+    else this.byUser.set(peer.user.userId, new Set([peer]));
+    this.count++;
     this.countByEndpoint[peer.endpoint]++;
-    if (peer.endpoint === 'role') {
-      addTo(this.roleChannelsByUser, peer.user.userId, peer);
-      this.roleChannelsByRole.get(peer.user.role)?.add(peer);
-    }
+    if (peer.endpoint === 'role') this.roleChannelsByRole.get(peer.user.role)?.add(peer);
   }
 
   /** Returns false if the peer was not registered (so callers can make removal idempotent). */
   remove(peer: Peer): boolean {
-    if (this.byId.get(peer.id) !== peer) return false;
-    this.byId.delete(peer.id);
-    removeFrom(this.byUser, peer.user.userId, peer);
+    const peers = this.byUser.get(peer.user.userId);
+    if (!peers?.delete(peer)) return false;
+    if (peers.size === 0) this.byUser.delete(peer.user.userId);
+    this.count--;
     this.countByEndpoint[peer.endpoint]--;
-    if (peer.endpoint === 'role') {
-      removeFrom(this.roleChannelsByUser, peer.user.userId, peer);
-      this.roleChannelsByRole.get(peer.user.role)?.delete(peer);
-    }
+    if (peer.endpoint === 'role') this.roleChannelsByRole.get(peer.user.role)?.delete(peer);
     return true;
   }
 
   get size(): number {
-    return this.byId.size;
+    return this.count;
   }
 
-  all(): IterableIterator<Peer> {
-    return this.byId.values();
+  *all(): IterableIterator<Peer> {
+    for (const peers of this.byUser.values()) yield* peers;
   }
 
   /** Every connection of a user on this instance, all endpoints. */
@@ -56,8 +53,11 @@ export class ConnectionRegistry implements RecipientIndex {
     return this.roleChannelsByRole.get(role) ?? EMPTY;
   }
 
-  peersOfUser(userId: string): Iterable<Peer> | undefined {
-    return this.roleChannelsByUser.get(userId);
+  /** The user's role-channel connections (targeting by user is rarer than by role: filtered, not indexed). */
+  *peersOfUser(userId: string): Iterable<Peer> {
+    const peers = this.byUser.get(userId);
+    if (!peers) return;
+    for (const peer of peers) if (peer.endpoint === 'role') yield peer;
   }
 
   countsByEndpoint(): Readonly<Record<Endpoint, number>> {
@@ -72,15 +72,3 @@ export class ConnectionRegistry implements RecipientIndex {
   }
 }
 
-function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  let set = map.get(key);
-  if (!set) map.set(key, (set = new Set()));
-  set.add(value);
-}
-
-function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  const set = map.get(key);
-  if (!set) return;
-  set.delete(value);
-  if (set.size === 0) map.delete(key);
-}

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { synced, yClient } from '../helpers/collab-clients.js';
 import { connectReady } from '../helpers/ws-client.js';
 
 describe('token expiry on open connections', () => {
@@ -45,5 +46,16 @@ describe('token expiry on open connections', () => {
     await client.waitForCount('error', 4);
     assert.equal(client.ofType('auth.refreshed').length, 0);
     assert.deepEqual(await client.waitForClose(6000), { code: 4401, reason: 'token expired' });
+  });
+});
+
+describe('token expiry on a Yjs socket', () => {
+  test('a y-websocket client is closed 4401 at exp and, being told not to retry, stays away', async () => {
+    const s = await startServer();
+    const client = yClient(s.wsUrl, 'expiring-doc', await s.token('doc-editor', 'student', 2));
+    await synced(client);
+    const deadline = Date.now() + 6000;
+    while (!client.closeCodes.includes(4401) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(client.closeCodes.slice(0, 1), [4401]);
   });
 });

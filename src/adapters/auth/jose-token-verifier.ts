@@ -20,6 +20,8 @@ export interface JoseVerifierOptions {
   readonly publicKeyPem?: string | undefined;
   /** JWKS endpoint (RS256 or ES256). */
   readonly jwksUrl?: string | undefined;
+  /** How many verified tokens to remember (a reconnecting tab presents the same token again); 0 turns it off. */
+  readonly cacheSize?: number;
   readonly issuer?: string | undefined;
   readonly audience?: string | undefined;
 }
@@ -35,9 +37,12 @@ export async function createJoseTokenVerifier(options: JoseVerifierOptions): Pro
     ...(options.issuer ? { issuer: options.issuer } : {}),
     ...(options.audience ? { audience: options.audience } : {}),
   };
+  const cache = new VerifiedTokenCache(options.cacheSize ?? 10_000);
   return {
     async verify(token: string): Promise<Result<AuthUser, AuthFailure>> {
       if (!token) return err({ reason: 'token missing' });
+      const known = cache.get(token, Date.now());
+      if (known) return ok(known);
       let payload;
       try {
         // the overloads of jwtVerify take a key or a key-getter; the union needs narrowing to pick one
@@ -48,9 +53,36 @@ export async function createJoseTokenVerifier(options: JoseVerifierOptions): Pro
       if (payload.type !== 'access') return err({ reason: 'wrong token type' });
       if (typeof payload.sub !== 'string' || payload.sub.length === 0) return err({ reason: 'token has no subject' });
       if (!isRole(payload.role)) return err({ reason: 'unknown role' });
-      return ok({ userId: payload.sub, role: payload.role, expiresAt: (payload.exp as number) * 1000 });
+      const user: AuthUser = { userId: payload.sub, role: payload.role, expiresAt: (payload.exp as number) * 1000 };
+      cache.set(token, user);
+      return ok(user);
     },
   };
+}
+
+/**
+ * Tokens that verified, by their exact text (signature included, so a hit is the same bytes already checked),
+ * until they expire. Bounded: the oldest entry goes first. Saves the signature check on reconnects and extra tabs.
+ */
+class VerifiedTokenCache {
+  private readonly entries = new Map<string, AuthUser>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(token: string, now: number): AuthUser | undefined {
+    const user = this.entries.get(token);
+    if (user && user.expiresAt <= now) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return user;
+  }
+
+  set(token: string, user: AuthUser): void {
+    if (this.capacity === 0) return;
+    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(token, user);
+  }
 }
 
 async function resolveKey(options: JoseVerifierOptions): Promise<Uint8Array | CryptoKey | KeyObject | JWTVerifyGetKey> {
@@ -60,7 +92,8 @@ async function resolveKey(options: JoseVerifierOptions): Promise<Uint8Array | Cr
     if (pem.startsWith('{')) return createLocalJWKSet(JSON.parse(pem) as Parameters<typeof createLocalJWKSet>[0]);
     return importPemForAnyAlgorithm(pem);
   }
-  if (options.secret) return new TextEncoder().encode(options.secret);
+  // imported once: jose would otherwise import a raw secret again on every verification
+  if (options.secret) return crypto.subtle.importKey('raw', new TextEncoder().encode(options.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
   throw new Error('no JWT key configured');
 }
 

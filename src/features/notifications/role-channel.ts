@@ -17,7 +17,6 @@ export class RoleChannel implements EndpointHandler<RoleChannelState> {
 
   open(peer: Peer<RoleChannelState>, request: PeerRequest): Close | void {
     if (request.resource !== peer.user.role) return close('forbidden', `role mismatch: token is for ${peer.user.role}`);
-    peer.state = { replay: undefined };
     peer.sendText(
       encodeEnvelope('connection.ready', {
         connection_id: peer.id,

@@ -2,7 +2,8 @@ import type { WsPeer } from './ws-peer.js';
 
 /**
  * One timer for all connections: each sweep terminates peers that stayed silent since the previous sweep and
- * pings the rest, so a peer silent for two intervals is gone.
+ * pings the rest, so a peer silent for two intervals is gone. "Silent" means no byte arrived on its socket (a
+ * pong, a message, anything), read from the socket's own counter: no listener and no write per message.
  */
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
@@ -20,11 +21,12 @@ export class Heartbeat {
 
   sweep(): void {
     for (const peer of this.peers()) {
-      if (!peer.alive) {
+      const read = peer.bytesRead;
+      if (read === peer.bytesReadAtLastSweep) {
         peer.terminate();
         continue;
       }
-      peer.alive = false;
+      peer.bytesReadAtLastSweep = read;
       if (peer.isOpen) peer.ws.ping();
     }
   }

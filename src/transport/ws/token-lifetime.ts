@@ -13,8 +13,6 @@ const TICK_MS = 250;
  */
 export class TokenLifetime {
   private readonly buckets = new Map<number, Set<WsPeer>>();
-  private readonly dueSecond = new WeakMap<WsPeer, number>();
-  private readonly warned = new WeakSet<WsPeer>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly verifier: TokenVerifier) {}
@@ -31,18 +29,18 @@ export class TokenLifetime {
   track(peer: WsPeer): void {
     this.untrack(peer);
     const expiresAt = peer.user.expiresAt;
-    const due = this.warned.has(peer) ? expiresAt : Math.max(Date.now(), expiresAt - WARN_BEFORE_MS);
+    const due = peer.expiryWarned ? expiresAt : Math.max(Date.now(), expiresAt - WARN_BEFORE_MS);
     const second = Math.floor(due / 1000);
     let bucket = this.buckets.get(second);
     if (!bucket) this.buckets.set(second, (bucket = new Set()));
     bucket.add(peer);
-    this.dueSecond.set(peer, second);
+    peer.expiryBucket = second;
   }
 
   untrack(peer: WsPeer): void {
-    const second = this.dueSecond.get(peer);
+    const second = peer.expiryBucket;
     if (second === undefined) return;
-    this.dueSecond.delete(peer);
+    peer.expiryBucket = undefined;
     const bucket = this.buckets.get(second);
     bucket?.delete(peer);
     if (bucket?.size === 0) this.buckets.delete(second);
@@ -66,7 +64,7 @@ export class TokenLifetime {
     }
     if (peer.phase !== 'open') return;
     peer.user = next;
-    this.warned.delete(peer);
+    peer.expiryWarned = false;
     this.track(peer);
     peer.sendText(encodeEnvelope('auth.refreshed', { expires_at: new Date(next.expiresAt).toISOString() }));
   }
@@ -80,11 +78,11 @@ export class TokenLifetime {
         if (now >= expiresAt) {
           this.untrack(peer);
           peer.close(close('unauthorized', 'token expired'));
-        } else if (!this.warned.has(peer) && now >= expiresAt - WARN_BEFORE_MS) {
-          this.warned.add(peer);
+        } else if (!peer.expiryWarned && now >= expiresAt - WARN_BEFORE_MS) {
+          peer.expiryWarned = true;
           if (peer.endpoint !== 'yjs') peer.sendText(encodeEnvelope('auth.expiring', { expires_at: new Date(expiresAt).toISOString() }));
           this.track(peer);
-        } else if (this.dueSecond.get(peer) === second) {
+        } else if (peer.expiryBucket === second) {
           // refreshed or not yet due within this second: re-file under its real deadline
           this.track(peer);
         }

@@ -10,7 +10,6 @@ import type { Endpoint } from '../../protocol/endpoints.js';
 import { decodeIncoming, encodeError } from '../../protocol/envelope.js';
 import { bearerToken, parseWsRoute, type WsRoute } from '../../protocol/ws-route.js';
 import type { Logger } from '../../shared/logger.js';
-import { redactUrl } from '../../shared/logger.js';
 import { Corker } from './corker.js';
 import { Heartbeat } from './heartbeat.js';
 import { TokenLifetime } from './token-lifetime.js';
@@ -85,14 +84,17 @@ export class WsGateway implements PeerContext {
 
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      socket.on('error', () => socket.destroy());
-      this.handleUpgrade(req, socket, head).catch((error: unknown) => {
-        this.options.logger.error({ err: error, url: redactUrl(req.url ?? '') }, 'upgrade failed');
-        socket.destroy();
-      });
+      // shared listener: a closure here would keep this scope, and with it the request, alive per connection
+      socket.on('error', destroySocket);
+      this.handleUpgrade(req, socket, head).catch((error: unknown) => this.upgradeFailed(error, socket));
     });
     this.heartbeat.start();
     this.lifetime.start();
+  }
+
+  private upgradeFailed(error: unknown, socket: Duplex): void {
+    this.options.logger.error({ err: error }, 'upgrade failed');
+    socket.destroy();
   }
 
   /** Stop taking new connections (shutdown); upgrades get HTTP 503. */
@@ -166,7 +168,6 @@ export class WsGateway implements PeerContext {
     const peer = new WsPeer(this.options.newConnectionId(), route.endpoint, user, ws, socket, peerLimits, this);
     (ws as TaggedSocket)[PEER] = peer;
     ws.on('message', onMessage);
-    ws.on('pong', onPong);
     ws.on('close', onClose);
     ws.on('error', onError);
     this.peers.add(peer);
@@ -204,13 +205,12 @@ export class WsGateway implements PeerContext {
     this.options.registry.add(peer);
     for (const listener of this.options.lifecycle) listener.opened(peer);
     const pending = peer.pending;
-    peer.pending = [];
-    for (const { data, isBinary } of pending) this.dispatch(peer, data, isBinary);
+    peer.pending = undefined;
+    if (pending) for (const { data, isBinary } of pending) this.dispatch(peer, data, isBinary);
   }
 
   received(peer: WsPeer, data: Buffer, isBinary: boolean): void {
     this.options.stats.messagesIn++;
-    peer.alive = true;
     const verdict = peer.takeRateToken(Date.now());
     if (verdict !== 'ok') {
       this.options.stats.rateLimited++;
@@ -225,7 +225,7 @@ export class WsGateway implements PeerContext {
       return;
     }
     if (peer.phase === 'opening') {
-      peer.pending.push({ data, isBinary });
+      (peer.pending ??= []).push({ data, isBinary });
       return;
     }
     this.dispatch(peer, data, isBinary);
@@ -271,14 +271,13 @@ export class WsGateway implements PeerContext {
   }
 }
 
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
 function onMessage(this: TaggedSocket, data: RawData, isBinary: boolean): void {
   const peer = this[PEER];
   if (peer) peer.context.received(peer, data as Buffer, isBinary);
-}
-
-function onPong(this: TaggedSocket): void {
-  const peer = this[PEER];
-  if (peer) peer.alive = true;
 }
 
 function onClose(this: TaggedSocket, code: number): void {

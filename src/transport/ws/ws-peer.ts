@@ -32,11 +32,14 @@ export interface PeerContext {
 /** A `ws` connection adapted to the transport-free `Peer` shape, with its own send-side defenses. */
 export class WsPeer<S = unknown> implements Peer<S> {
   state: S | undefined = undefined;
-  /** Heartbeat: set by any inbound frame or pong, cleared by each sweep. */
-  alive = true;
+  /** Heartbeat: the socket's byte count at the previous sweep (-1: not swept yet). */
+  bytesReadAtLastSweep = -1;
+  /** Token expiry: the second under which this peer is filed, and whether `auth.expiring` went out. */
+  expiryBucket: number | undefined = undefined;
+  expiryWarned = false;
   /** opening: the handler's `open` runs and inbound messages wait in `pending`; open: registered; closed: gone. */
   phase: 'opening' | 'open' | 'closed' = 'opening';
-  pending: Array<{ data: Buffer; isBinary: boolean }> = [];
+  pending: Array<{ data: Buffer; isBinary: boolean }> | undefined = undefined;
   private corkedIn = 0;
   private tokens: number;
   private lastRefill = Date.now();
@@ -56,6 +59,11 @@ export class WsPeer<S = unknown> implements Peer<S> {
 
   get isOpen(): boolean {
     return this.ws.readyState === OPEN;
+  }
+
+  /** Bytes received on the socket so far (any frame: messages, pongs, closes). */
+  get bytesRead(): number {
+    return (this.socket as Duplex & { bytesRead?: number }).bytesRead ?? 0;
   }
 
   get bufferedAmount(): number {
