@@ -6,6 +6,7 @@ import { MemoryBus } from './adapters/bus/memory-bus.js';
 import { RedisBus } from './adapters/bus/redis-bus.js';
 import { RedisPresence } from './adapters/presence/redis-presence.js';
 import { LegacyBroadcastBridge } from './adapters/redis/legacy-broadcast-bridge.js';
+import { RedisRoomMembership } from './adapters/redis/redis-room-membership.js';
 import { createDatabase, type Database } from './adapters/db/database.js';
 import { KyselyDocStore } from './adapters/db/stores/kysely-doc-store.js';
 import { KyselyEventLog } from './adapters/db/stores/kysely-event-log.js';
@@ -36,6 +37,7 @@ import { PresenceAnnouncer } from './features/notifications/presence-announcer.j
 import { PublishService } from './features/notifications/publish-service.js';
 import { RoleChannel } from './features/notifications/role-channel.js';
 import { MemoryRoomMembership } from './features/signaling/memory-room-membership.js';
+import type { RoomMembership } from './features/signaling/room-membership.js';
 import { VideoRoomRegistry } from './features/signaling/video-room-registry.js';
 import { VideoSessionService } from './features/signaling/video-session-service.js';
 import { VideoSignaling } from './features/signaling/video-signaling.js';
@@ -134,13 +136,35 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   await disconnector.start();
 
   const videoSessionStore = new KyselyVideoSessionStore(database.db);
-  const videoSessions = new VideoSessionService({ store: videoSessionStore, bus, defaultMaxParticipants: config.video.maxParticipants });
+  // a crashed instance's video peers are reaped like its presence, but not before their rejoin grace is over
+  const videoReapAfterMs = Math.max(config.redis.presenceHeartbeatMs * 3, config.video.rejoinGraceMs);
+  const videoMembership: RoomMembership = redisUrl
+    ? new RedisRoomMembership({
+        url: redisUrl,
+        keyPrefix: config.redis.keyPrefix,
+        instanceId: bus.instanceId,
+        logger,
+        heartbeatMs: config.redis.presenceHeartbeatMs,
+        reapAfterMs: videoReapAfterMs,
+        rejoinGraceMs: config.video.rejoinGraceMs,
+      })
+    : new MemoryRoomMembership(bus.instanceId);
+  const videoSessions = new VideoSessionService({
+    store: videoSessionStore,
+    bus,
+    membership: videoMembership,
+    defaultMaxParticipants: config.video.maxParticipants,
+  });
   const videoRooms = new VideoRoomRegistry({
     bus,
-    membership: () => new MemoryRoomMembership(),
+    membership: videoMembership,
     rejoinGraceMs: config.video.rejoinGraceMs,
+    reconcileIntervalMs: redisUrl ? config.redis.presenceHeartbeatMs : undefined,
+    orphanMs: videoReapAfterMs * 2,
     logger,
   });
+  await videoRooms.start();
+  redisBus?.onReconnect(() => void videoRooms.reconcileAll());
   const videoSignaling = new VideoSignaling({ rooms: videoRooms, sessions: videoSessionStore });
   const metrics = new MetricsRegistry({ defaultMetrics: true });
   const collab = new CollabService({
@@ -237,8 +261,11 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     load.stop();
     gateway.stopAccepting();
     await publisher.drain().catch((error: unknown) => logger.error({ err: error }, 'flushing events failed'));
+    // video peers keep their places for a rejoin on another instance instead of leaving with their sockets
+    videoRooms.handOff();
     await gateway.closeAll(close('goingAway', 'server shutting down'), SHUTDOWN_CLOSE_WAIT_MS);
     await videoRooms.closeAll();
+    await videoMembership.close();
     await collab.close().catch((error: unknown) => logger.error({ err: error }, 'saving documents failed'));
     await chat.close().catch((error: unknown) => logger.error({ err: error }, 'storing pending chat messages failed'));
     await announcer.settle();

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { iceServersFor, turnCredentials } from '../../src/features/signaling/ice-servers.js';
-import { MemoryRoomMembership } from '../../src/features/signaling/memory-room-membership.js';
 import { mayJoin, type VideoSession } from '../../src/features/signaling/video-session.js';
 import { validateIncoming } from '../../src/protocol/envelope.js';
 import { SDP_MAX_LENGTH, videoClientSchemas } from '../../src/protocol/video-messages.js';
@@ -96,19 +95,6 @@ describe('video access', () => {
     assert.ok(mayJoin(session, { userId: 'root', role: 'admin' }));
     assert.ok(!mayJoin(session, { userId: 'kid-2', role: 'student' }));
     assert.ok(!mayJoin(session, { userId: 'parent-1', role: 'parent' }));
-  });
-
-  test('membership admits up to its capacity, and a known peer again at any size', () => {
-    const members = new MemoryRoomMembership();
-    assert.ok(members.admit({ peerId: 'a', userId: 'u1', role: 'student' }, 2));
-    assert.ok(members.admit({ peerId: 'b', userId: 'u2', role: 'student' }, 2));
-    assert.ok(!members.admit({ peerId: 'c', userId: 'u3', role: 'student' }, 2));
-    assert.ok(members.admit({ peerId: 'b', userId: 'u2', role: 'student' }, 2));
-    assert.deepEqual(members.list().map((m) => m.peerId), ['a', 'b']);
-    assert.ok(members.remove('a'));
-    assert.ok(!members.remove('a'));
-    assert.equal(members.size, 1);
-    assert.equal(members.get('a'), undefined);
   });
 });
 

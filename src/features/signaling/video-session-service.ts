@@ -1,11 +1,13 @@
 import type { Bus } from '../../core/bus.js';
 import type { VideoSessionRequest } from '../../protocol/video-session-request.js';
+import type { RoomMembership } from './room-membership.js';
 import type { VideoSession, VideoSessionStore } from './video-session.js';
 import { videoRoomTopic } from './video-topic.js';
 
 export interface VideoSessionServiceOptions {
   readonly store: VideoSessionStore;
   readonly bus: Bus;
+  readonly membership: RoomMembership;
   /** VIDEO_MAX_PARTICIPANTS: capacity of a session registered without `max_participants`. */
   readonly defaultMaxParticipants: number;
   readonly now?: () => number;
@@ -44,6 +46,8 @@ export class VideoSessionService {
   /** End the session: its registration is removed and its peers, wherever they are, are closed with 4410. */
   async end(sessionId: string): Promise<boolean> {
     const deleted = await this.options.store.delete(sessionId);
+    // forget the members first, so a session registered again under this id starts empty
+    if (deleted) await this.options.membership.end(sessionId);
     if (deleted) await this.options.bus.publish(videoRoomTopic(sessionId), { kind: 'ended', origin: this.options.bus.instanceId });
     return deleted;
   }

@@ -26,7 +26,7 @@ export class VideoSignaling implements EndpointHandler<RoomPeer> {
       if (!session) return close('notFound', 'video session not found');
       if (!mayJoin(session, peer.user)) return close('forbidden', 'not allowed in this video session');
       if (!peer.isOpen) return;
-      return room.join(peer, session, requestedPeerId);
+      return await room.join(peer, session, requestedPeerId);
     } finally {
       room.release();
     }
