@@ -3,7 +3,7 @@
  *
  * The process must run with `--inspect=127.0.0.1:<port>`. This needs no cooperation from the
  * code under test (no `--expose-gc` endpoint), so the server being measured stays unmodified.
- * Only `HeapProfiler.collectGarbage` is sent; the debugger is never enabled.
+ * Only `HeapProfiler.collectGarbage` and `Runtime.getHeapUsage` are sent; the debugger is never enabled.
  */
 import WebSocket from 'ws';
 
@@ -23,15 +23,18 @@ async function debuggerUrl(inspectPort: number): Promise<string> {
   return url;
 }
 
-/** Runs `rounds` full GCs in the process listening for the inspector on `inspectPort`. */
-export async function collectGarbage(inspectPort: number, rounds = 2, timeoutMs = 10_000): Promise<void> {
+/** The result of one DevTools-protocol command. */
+type CommandResult = Record<string, unknown>;
+
+/** Sends `methods` one after the other to the inspector on `inspectPort`; resolves with their results. */
+async function inspectorCommands(inspectPort: number, methods: readonly string[], timeoutMs: number): Promise<CommandResult[]> {
   const socket = new WebSocket(await debuggerUrl(inspectPort), { perMessageDeflate: false });
+  const results: CommandResult[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('inspector GC timed out')), timeoutMs);
-      let nextId = 1;
+      const timer = setTimeout(() => reject(new Error(`inspector ${methods.join(', ')} timed out`)), timeoutMs);
       const send = (): void => {
-        socket.send(JSON.stringify({ id: nextId, method: 'HeapProfiler.collectGarbage' }));
+        socket.send(JSON.stringify({ id: results.length + 1, method: methods[results.length] }));
       };
       socket.on('open', send);
       socket.on('error', (error) => {
@@ -40,17 +43,39 @@ export async function collectGarbage(inspectPort: number, rounds = 2, timeoutMs 
       });
       socket.on('message', (raw) => {
         const reply: unknown = JSON.parse(raw.toString());
-        if (typeof reply !== 'object' || reply === null || !('id' in reply) || reply.id !== nextId) return;
-        if (nextId >= rounds) {
+        if (typeof reply !== 'object' || reply === null || !('id' in reply) || reply.id !== results.length + 1) return;
+        const result = 'result' in reply && typeof reply.result === 'object' && reply.result !== null ? (reply.result as CommandResult) : {};
+        results.push(result);
+        if (results.length >= methods.length) {
           clearTimeout(timer);
           resolve();
           return;
         }
-        nextId += 1;
         send();
       });
     });
   } finally {
     socket.terminate();
   }
+  return results;
+}
+
+/** Runs `rounds` full GCs in the process listening for the inspector on `inspectPort`. */
+export async function collectGarbage(inspectPort: number, rounds = 2, timeoutMs = 10_000): Promise<void> {
+  await inspectorCommands(inspectPort, Array.from({ length: rounds }, () => 'HeapProfiler.collectGarbage'), timeoutMs);
+}
+
+export interface HeapUsage {
+  /** V8 heap bytes in use (live objects and garbage not yet collected). */
+  readonly usedBytes: number;
+  readonly totalBytes: number;
+}
+
+/** The V8 heap of the process listening for the inspector on `inspectPort` (`Runtime.getHeapUsage`). */
+export async function readHeapUsage(inspectPort: number, timeoutMs = 10_000): Promise<HeapUsage> {
+  const [result] = await inspectorCommands(inspectPort, ['Runtime.getHeapUsage'], timeoutMs);
+  const used = Number(result?.usedSize);
+  const total = Number(result?.totalSize);
+  if (!Number.isFinite(used) || !Number.isFinite(total)) throw new Error('no heap usage from the inspector');
+  return { usedBytes: used, totalBytes: total };
 }
