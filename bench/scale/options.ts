@@ -21,7 +21,7 @@ export interface ScaleOptions {
 
 export const USAGE = `usage: node --import tsx bench/scale/run.ts [options]
   --connections N           admin connections, the same in both set-ups (default 10000)
-  --duration S              seconds per publishing phase (default 5)
+  --duration S              seconds per publishing phase (default 10)
   --rates LIST              fixed publish rates in events/s (default 1,3)
   --clients N               load-client processes, split over the two sides (default 4)
   --connect-concurrency N   handshakes in flight per load client (default 64)
@@ -76,7 +76,7 @@ export function parseScaleOptions(argv: readonly string[]): ScaleOptions | null 
   if (clientProcesses < 2) throw new Error('--clients: at least 2 (one per side)');
   return {
     connections: pick(values.connections, 'connections', positiveInt, quick ? 400 : 10_000),
-    durationS: pick(values.duration, 'duration', positive, quick ? 2 : 5),
+    durationS: pick(values.duration, 'duration', positive, quick ? 2 : 10),
     rates: pick(values.rates, 'rates', rates, quick ? [5] : [1, 3]),
     clientProcesses,
     connectConcurrency: pick(values['connect-concurrency'], 'connect-concurrency', positiveInt, 64),

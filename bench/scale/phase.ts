@@ -166,12 +166,16 @@ export async function runScalePhase(spec: PhaseSpec, phase: number, ctx: PhaseCo
   await sleep(250); // one more progress/report round for deliveries that raced the drain check
   const reports = await Promise.all(fleets.map((fleet) => fleet.report()));
   const serverCpuS = serverPids.map((pid, i) => cpuOf(pid) - (server0[i] ?? 0));
-  const redisCpuS = cpuOf(redis.pid) - redis0;
+  const redisProcCpuS = cpuOf(redis.pid) - redis0;
   const loadClientCpuS = clientPids.reduce((acc, pid) => acc + cpuOf(pid), 0) - client0;
   const publisherCpuS = ownCpuSeconds() - own0;
   const machine1 = readMachineCpuSeconds();
   const elapsedS = (nowMs() - started) / 1000;
   const [bus1, info1] = await Promise.all([busCounters(deployment), redis.info('all')]);
+  // Redis's own account (µs resolution) rather than /proc's 10 ms ticks; /proc is the fallback
+  const redisCpu = (info: Readonly<Record<string, string>>): number => Number(info.used_cpu_user) + Number(info.used_cpu_sys);
+  const redisInfoCpuS = redisCpu(info1) - redisCpu(info0);
+  const redisCpuS = Number.isFinite(redisInfoCpuS) ? redisInfoCpuS : redisProcCpuS;
 
   const [reportA, reportB] = reports as [MergedReport, MergedReport];
   const [sideA, sideB] = sides;

@@ -36,7 +36,7 @@ const ROWS: readonly Row[] = [
   { label: '  server CPU-µs / delivery (sum)', value: (p) => p.serverCpuUsPerDelivery, digits: 2 },
   { label: '  server CPUs busy (sum)', value: (p) => p.serverCpuS.reduce((a, b) => a + b, 0) / p.elapsedS, digits: 2 },
   { label: '  Redis CPU-µs / event', value: (p) => p.redisCpuUsPerEvent, digits: 1 },
-  { label: '  Redis CPUs busy', value: (p) => p.redisCpuS / p.elapsedS, digits: 3 },
+  { label: '  Redis CPUs busy', value: (p) => p.redisCpuS / p.elapsedS, digits: 4 },
   { label: '  Redis PUBLISH / event', value: (p) => p.redis.publishesPerEvent, digits: 2 },
   { label: '  bus messages published / event', value: (p) => (p.published.accepted > 0 ? p.bus.reduce((a, b) => a + b.published, 0) / p.published.accepted : null), digits: 2 },
   { label: '  load clients CPU-µs / delivery', value: (p) => p.loadClientCpuUsPerDelivery, digits: 2 },
