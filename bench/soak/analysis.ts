@@ -262,7 +262,8 @@ export function describe(figures: SoakFigures, churn: ChurnReport | null, servic
   if (services) {
     const { yjs, chat, video } = services;
     summary.push(
-      `yjs: ${yjs.edits} edits on ${yjs.docs} docs × ${yjs.peers / Math.max(1, yjs.docs)} peers, converged ${yjs.converged}/${yjs.docs}, server copies ${yjs.serverCopiesMatching}/${yjs.docs}, ${yjs.disconnects} disconnects`,
+      `yjs: ${yjs.edits} edits, ${yjs.docs} docs × ${yjs.peers / Math.max(1, yjs.docs)} peers open (converged ${yjs.converged}, server copies ${yjs.serverCopiesMatching}, ${(yjs.stateBytes / 1024).toFixed(0)} KiB encoded); ` +
+        `${yjs.rotated} rotated out (converged ${yjs.rotatedConverged}, stored copy intact ${yjs.rotatedKept}); ${yjs.disconnects} disconnects`,
       `chat: ${chat.sent} messages on ${chat.tickets} tickets, echoed ${chat.acked}, delivered ${chat.delivered}, p99 ${ms(chat.latencyP99Ms)}`,
       `video: ${video.offers} offers in ${video.sessions} sessions (${video.peers} peers), received ${video.offersReceived}, answered ${video.answersReceived}, round trip p99 ${ms(video.latencyP99Ms)}`,
     );

@@ -174,6 +174,8 @@ export interface ServicesPlan {
 export type ServicesIn =
   | { readonly type: 'setup'; readonly access: ServerAccess; readonly plan: ServicesPlan }
   | { readonly type: 'start' }
+  /** Replace every document being edited by a fresh one and leave the old ones (answered with `rotated`). */
+  | { readonly type: 'rotate' }
   /** Stop sending; wait (bounded) for what is in flight and for the documents to converge; answer `stopped`. */
   | { readonly type: 'stop'; readonly settleMs: number }
   | { readonly type: 'report' }
@@ -182,12 +184,20 @@ export type ServicesIn =
 export interface ServicesReport {
   readonly type: 'report';
   readonly yjs: {
+    /** Documents open at the end (one per slot). */
     readonly docs: number;
     readonly peers: number;
     readonly edits: number;
-    /** Documents whose replicas and server copy hold the same text at the end. */
+    /** Open documents whose replicas hold the same text at the end. */
     readonly converged: number;
+    /** Open documents whose server copy (GET /api/v1/docs/{id}) holds that text. */
     readonly serverCopiesMatching: number;
+    /** Encoded size of those server copies. */
+    readonly stateBytes: number;
+    /** Documents left by `rotate`, whose replicas agreed when left, and whose stored copy still holds their text. */
+    readonly rotated: number;
+    readonly rotatedConverged: number;
+    readonly rotatedKept: number;
     readonly disconnects: number;
   };
   readonly chat: {
@@ -215,5 +225,6 @@ export type ServicesOut =
   | { readonly type: 'ready' }
   | { readonly type: 'set-up'; readonly connections: number }
   | { readonly type: 'started' }
+  | { readonly type: 'rotated' }
   | { readonly type: 'stopped' }
   | ServicesReport;

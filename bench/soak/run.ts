@@ -5,18 +5,20 @@
  *
  *   npm run bench:soak -- [options]      (node --import tsx bench/soak/run.ts)
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { log, resultsFile, runBenchMain, writeJson } from '../shared/bench-main.js';
 import { IpcChild } from '../shared/ipc-child.js';
 import { describeMachine, machineInfo } from '../shared/machine.js';
+import { metricValue } from '../shared/prometheus-text.js';
 import { readPeakRssBytes } from '../shared/proc-stats.js';
 import { startUhsServer, type UhsServer } from '../shared/uhs-server.js';
 import { classifyLag, deliveryFigures, describe, errorFigures, heapFit, memoryGrowth, type SoakFigures } from './analysis.js';
 import { EventPublisher } from './event-publisher.js';
 import { parseSoakOptions, USAGE, type SoakOptions } from './options.js';
 import type { ChurnIn, ChurnOut, ChurnReport, ServerAccess, ServicesIn, ServicesOut, ServicesReport, StormResult, TrackerIn, TrackerOut, TrackerReport } from './protocol.js';
-import { HealthMonitor, MemorySampler, type Checkpoint } from './sampler.js';
+import { cpuAccount, cpuSnapshot, HealthMonitor, MemorySampler, type Checkpoint, type CpuAccount } from './sampler.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CONNECT_TIMEOUT_MS = 10 * 60_000;
@@ -76,6 +78,13 @@ function mergeStorms(results: readonly StormResult[], durationMs: number): Storm
   };
 }
 
+function cpuLine(name: string, a: CpuAccount): string {
+  return (
+    `CPU during the ${name} (${a.seconds.toFixed(0)} s): server ${a.serverCpus.toFixed(2)} cores (runnable but not running ${(a.serverWaitShare * 100).toFixed(0)} % of the time), ` +
+    `load processes ${a.loadCpus.toFixed(2)}, softirq ${a.irqCpus.toFixed(2)}, other processes ${a.otherCpus.toFixed(2)} (interference); machine ${a.machineBusyCpus.toFixed(2)} of ${availableParallelism()} busy`
+  );
+}
+
 interface Progress {
   churned: number;
   finalSeen: number[];
@@ -132,6 +141,9 @@ async function soak(options: SoakOptions, server: UhsServer): Promise<Record<str
     log(`services: ${setUp.connections} Yjs, chat and video connections`);
 
     // traffic starts: everything that counts is published from here on
+    const loadPids = [...trackers, churn, services].flatMap((child) => (child.pid === undefined ? [] : [child.pid]));
+    const cpuAt = (): ReturnType<typeof cpuSnapshot> => cpuSnapshot(server.pid, loadPids);
+    const cpuStart = cpuAt();
     const t0 = Date.now();
     sampler = new MemorySampler(server, t0);
     const publisher = new EventPublisher(server);
@@ -156,12 +168,21 @@ async function soak(options: SoakOptions, server: UhsServer): Promise<Record<str
     sampler.start(options.sampleS * 1000);
     log(`traffic: ${options.eventRate} events/s to every admin, churn ${options.churnRate}/s (${churnStarted.anchors} anchors), Yjs/chat/video running`);
 
+    // Open documents grow with their CRDT history for as long as they are edited: before each checkpoint every
+    // document being edited is replaced by a fresh one (the old ones are saved and unloaded), so that all
+    // checkpoints hold the same, fresh documents and what remains is what the server kept by mistake.
+    const checkpoint = async (label: string): Promise<void> => {
+      await services.request({ type: 'rotate' }, 'rotated', COMMAND_TIMEOUT_MS);
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && metricValue(await server.metrics(), 'uhs_yjs_documents_open') > options.docs) await sleep(100);
+      checkpoints.push(await sampler.checkpoint(label, churnedSoFar));
+    };
     const rebase = (c: Checkpoint): Checkpoint => ({ ...c, t: (c.gcFrom - t0) / 1000 });
     checkpoints[0] = rebase(checkpoints[0]!);
     const warmupUntil = t0 + options.warmupS * 1000;
     const trafficEnd = t0 + options.durationS * 1000;
     await sleep(warmupUntil - Date.now());
-    checkpoints.push(await sampler.checkpoint('after warm-up', churnedSoFar));
+    await checkpoint('after warm-up');
     log(`warm-up done: ${progress.churned} churned so far`);
 
     // a forced GC pauses the server: the storm starts one health interval after the checkpoint before it, so
@@ -177,27 +198,31 @@ async function soak(options: SoakOptions, server: UhsServer): Promise<Record<str
       plan.push({ at, what: 'checkpoint' });
     }
     plan.sort((a, b) => a.at - b.at);
+    const cpu: { traffic?: CpuAccount; storm?: CpuAccount } = {};
     let storm: StormResult | null = null;
     let stormWindow: readonly [number, number] | null = null;
     for (const step of plan) {
       await sleep(step.at - Date.now());
       if (step.what === 'checkpoint') {
-        checkpoints.push(await sampler.checkpoint(step.at === stormAt - settleMs ? 'before the storm' : `t+${Math.round((Date.now() - t0) / 1000)} s`, churnedSoFar));
+        await checkpoint(step.at === stormAt - settleMs ? 'before the storm' : `t+${Math.round((Date.now() - t0) / 1000)} s`);
         continue;
       }
       log(`storm: dropping ${options.admins} admin connections at once`);
       const stormFrom = Date.now();
+      const cpuStormFrom = cpuAt();
       const storms = await Promise.all(
         trackers.map((tracker) => tracker.request({ type: 'storm', localAddresses: addresses(2), timeoutMs: options.stormTimeoutS * 1000 }, 'storm-done', options.stormTimeoutS * 1000 + COMMAND_TIMEOUT_MS)),
       );
       stormWindow = [stormFrom, Date.now()];
+      cpu.storm = cpuAccount(cpuStormFrom, cpuAt());
       storm = mergeStorms(storms, Math.max(...storms.map((s) => s.durationMs)));
       log(`storm: ${storm.resumed}/${storm.connections} resumed in ${(storm.durationMs / 1000).toFixed(1)} s, ${storm.replayed} events replayed, ${storm.retries} retries`);
     }
 
     await sleep(t0 + options.durationS * 1000 - Date.now());
-    checkpoints.push(await sampler.checkpoint('end of traffic', churnedSoFar));
+    await checkpoint('end of traffic');
     const trafficUntil = Date.now();
+    cpu.traffic = cpuAccount(cpuStart, cpuAt());
     await churn.request({ type: 'stop' }, 'stopped', COMMAND_TIMEOUT_MS);
     await services.request({ type: 'stop', settleMs: 15_000 }, 'stopped', COMMAND_TIMEOUT_MS);
     await publisher.stop();
@@ -246,11 +271,13 @@ async function soak(options: SoakOptions, server: UhsServer): Promise<Record<str
       errors: errorFigures(trackerReports, churnReport, servicesReport, publisher.failed, started.failed),
     };
     const { summary, verdict } = describe(figures, churnReport, servicesReport);
+    for (const [name, account] of Object.entries(cpu)) summary.push(cpuLine(name, account));
     console.log(`\n${summary.join('\n')}\n\n${verdict.join('\n')}`);
     if (monitor.closeReason && monitor.closeReason !== 'closed by the soak') console.log(`monitor connection closed by the server: ${monitor.closeReason}`);
     return {
       figures,
       verdict,
+      cpu,
       trackers: trackerReports.map(({ idBySeq: _ids, presence: _presence, ...rest }) => rest),
       churn: churnReport,
       services: servicesReport,

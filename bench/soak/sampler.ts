@@ -4,7 +4,8 @@
  * memory, connections) through one admin connection of its own.
  */
 import WebSocket from 'ws';
-import { readRssBytes } from '../shared/proc-stats.js';
+import { readRunQueueWaitSeconds } from '../chat/sched-stats.js';
+import { readCpuSeconds, readMachineCpuSeconds, readRssBytes } from '../shared/proc-stats.js';
 import type { UhsServer } from '../shared/uhs-server.js';
 
 export interface MemorySample {
@@ -140,4 +141,65 @@ export class HealthMonitor {
     this.closedUnexpectedly ??= 'closed by the soak';
     this.ws.close(1000);
   }
+}
+
+/** CPU counters at one moment: the server's, the load processes', the machine's. */
+export interface CpuSnapshot {
+  readonly at: number;
+  readonly serverCpuS: number;
+  /** Time the server's threads were runnable but waiting for a CPU. */
+  readonly serverWaitS: number;
+  readonly loadCpuS: number;
+  readonly machineBusyS: number;
+  readonly machineIrqS: number;
+}
+
+export interface CpuAccount {
+  readonly seconds: number;
+  readonly serverCpus: number;
+  /** Share of the wall time the server was kept waiting for a CPU (summed over its threads). */
+  readonly serverWaitShare: number;
+  readonly loadCpus: number;
+  readonly irqCpus: number;
+  /** CPUs taken by processes that are not this benchmark's (other engineers' tests): interference. */
+  readonly otherCpus: number;
+  readonly machineBusyCpus: number;
+}
+
+function cpuOrZero(pid: number): number {
+  try {
+    return readCpuSeconds(pid);
+  } catch {
+    return 0;
+  }
+}
+
+export function cpuSnapshot(serverPid: number, loadPids: readonly number[]): CpuSnapshot {
+  const machine = readMachineCpuSeconds();
+  const own = process.cpuUsage();
+  return {
+    at: Date.now(),
+    serverCpuS: cpuOrZero(serverPid),
+    serverWaitS: readRunQueueWaitSeconds(serverPid),
+    loadCpuS: loadPids.reduce((acc, pid) => acc + cpuOrZero(pid), 0) + (own.user + own.system) / 1e6,
+    machineBusyS: machine.busy,
+    machineIrqS: machine.irq,
+  };
+}
+
+export function cpuAccount(from: CpuSnapshot, to: CpuSnapshot): CpuAccount {
+  const seconds = (to.at - from.at) / 1000;
+  const server = to.serverCpuS - from.serverCpuS;
+  const load = to.loadCpuS - from.loadCpuS;
+  const irq = to.machineIrqS - from.machineIrqS;
+  const busy = to.machineBusyS - from.machineBusyS;
+  return {
+    seconds,
+    serverCpus: server / seconds,
+    serverWaitShare: (to.serverWaitS - from.serverWaitS) / seconds,
+    loadCpus: load / seconds,
+    irqCpus: irq / seconds,
+    otherCpus: Math.max(0, busy - irq - server - load) / seconds,
+    machineBusyCpus: busy / seconds,
+  };
 }

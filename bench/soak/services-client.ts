@@ -105,7 +105,11 @@ interface DocPeers {
   readonly replicas: Array<{ readonly doc: Y.Doc; readonly provider: WebsocketProvider }>;
 }
 
-const docs: DocPeers[] = [];
+/** The documents being edited, one per slot; `rotate` replaces each with a fresh one. */
+let docs: DocPeers[] = [];
+/** Documents closed by `rotate`, with the text all their replicas held: the server must have kept it. */
+const closedDocs: Array<{ readonly docId: string; readonly text: string; readonly converged: boolean }> = [];
+let generation = 0;
 let edits = 0;
 let yjsDisconnects = 0;
 
@@ -118,25 +122,50 @@ function boundWebSocket(localAddress: string): unknown {
   };
 }
 
-async function setupDocs(p: ServicesPlan): Promise<number> {
-  const Polyfill = boundWebSocket(p.localAddress) as unknown as typeof globalThis.WebSocket;
-  for (let d = 0; d < p.docs; d++) {
-    const docId = `soak-doc-${d}`;
-    const replicas = await Promise.all(
-      Array.from({ length: p.peersPerDoc }, async (_, k) => {
-        const doc = new Y.Doc();
-        const jwt = await token(`editor-${d}-${k}`, 'instructor');
-        const provider = new WebsocketProvider(`${access?.wsUrl ?? ''}/ws/yjs`, docId, doc, { params: { token: jwt }, WebSocketPolyfill: Polyfill, disableBc: true });
-        provider.on('connection-close', () => {
-          if (!stopping) yjsDisconnects++;
-        });
-        return { doc, provider };
-      }),
-    );
-    docs.push({ docId, replicas });
+async function openDocs(p: ServicesPlan): Promise<DocPeers[]> {
+  const Polyfill = boundWebSocket(p.localAddress) as typeof globalThis.WebSocket;
+  const opened = await Promise.all(
+    Array.from({ length: p.docs }, async (_, d) => {
+      const docId = `soak-doc-${d}-g${generation}`;
+      const replicas = await Promise.all(
+        Array.from({ length: p.peersPerDoc }, async (_, k) => {
+          const doc = new Y.Doc();
+          const jwt = await token(`editor-${d}-${k}`, 'instructor');
+          const provider = new WebsocketProvider(`${access?.wsUrl ?? ''}/ws/yjs`, docId, doc, { params: { token: jwt }, WebSocketPolyfill: Polyfill, disableBc: true });
+          provider.on('connection-close', () => {
+            if (!stopping && !closing.has(provider)) yjsDisconnects++;
+          });
+          return { doc, provider };
+        }),
+      );
+      return { docId, replicas };
+    }),
+  );
+  generation++;
+  if (!(await waitUntil(() => opened.every((d) => d.replicas.every((r) => r.provider.synced)), JOIN_TIMEOUT_MS))) throw new Error('y-websocket peers did not sync in time');
+  return opened;
+}
+
+const closing = new Set<WebsocketProvider>();
+
+function replicasAgree(d: DocPeers): boolean {
+  const texts = d.replicas.map((r) => r.doc.getText('t').toString());
+  return texts.every((t) => t === texts[0]);
+}
+
+/** Every slot gets a fresh document; the old ones are left once their replicas agree (the server then saves and unloads them). */
+async function rotateDocs(p: ServicesPlan): Promise<void> {
+  const old = docs;
+  docs = await openDocs(p);
+  await waitUntil(() => old.every(replicasAgree), 10_000);
+  for (const d of old) {
+    closedDocs.push({ docId: d.docId, text: d.replicas[0]?.doc.getText('t').toString() ?? '', converged: replicasAgree(d) });
+    for (const r of d.replicas) {
+      closing.add(r.provider);
+      r.provider.destroy();
+      r.doc.destroy();
+    }
   }
-  if (!(await waitUntil(() => docs.every((d) => d.replicas.every((r) => r.provider.synced)), JOIN_TIMEOUT_MS))) throw new Error('y-websocket peers did not sync in time');
-  return p.docs * p.peersPerDoc;
 }
 
 function edit(): void {
@@ -149,22 +178,46 @@ function edit(): void {
   edits++;
 }
 
-async function docsConverged(): Promise<{ converged: number; serverCopiesMatching: number }> {
+async function serverText(docId: string): Promise<{ text: string; bytes: number } | null> {
+  try {
+    const response = await fetch(`${access?.httpUrl ?? ''}/api/v1/docs/${docId}`, { headers: { authorization: `Bearer ${access?.apiKey ?? ''}` }, signal: AbortSignal.timeout(15_000) });
+    // a document nobody ever changed is never stored
+    if (response.status === 404) return { text: '', bytes: 0 };
+    if (!response.ok) throw new Error(`HTTP ${response.status} ${await response.text()}`);
+    const state = new Uint8Array(await response.arrayBuffer());
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, state);
+    return { text: copy.getText('t').toString(), bytes: state.length };
+  } catch (error) {
+    bump(errors, `yjs: server copy of ${docId}: ${error instanceof Error ? error.message : String(error)}`);
+    return null;
+  }
+}
+
+async function docsConverged(): Promise<ServicesReport['yjs']> {
   let converged = 0;
   let serverCopiesMatching = 0;
+  let stateBytes = 0;
   for (const d of docs) {
-    const texts = d.replicas.map((r) => r.doc.getText('t').toString());
-    if (texts.every((t) => t === texts[0])) converged++;
-    try {
-      const state = new Uint8Array(await (await api('GET', `/api/v1/docs/${d.docId}`)).arrayBuffer());
-      const copy = new Y.Doc();
-      Y.applyUpdate(copy, state);
-      if (copy.getText('t').toString() === texts[0]) serverCopiesMatching++;
-    } catch (error) {
-      bump(errors, `yjs: server copy: ${error instanceof Error ? error.message : String(error)}`);
-    }
+    if (replicasAgree(d)) converged++;
+    const copy = await serverText(d.docId);
+    if (copy?.text === d.replicas[0]?.doc.getText('t').toString()) serverCopiesMatching++;
+    stateBytes += copy?.bytes ?? 0;
   }
-  return { converged, serverCopiesMatching };
+  let closedKept = 0;
+  for (const d of closedDocs) if ((await serverText(d.docId))?.text === d.text) closedKept++;
+  return {
+    docs: docs.length,
+    peers: docs.reduce((acc, d) => acc + d.replicas.length, 0),
+    edits,
+    converged,
+    serverCopiesMatching,
+    stateBytes,
+    rotated: closedDocs.length,
+    rotatedConverged: closedDocs.filter((d) => d.converged).length,
+    rotatedKept: closedKept,
+    disconnects: yjsDisconnects,
+  };
 }
 
 // ---- support chat ---------------------------------------------------------------------------------------------
@@ -310,22 +363,15 @@ async function stop(settleMs: number): Promise<void> {
   for (const timer of timers) clearInterval(timer);
   timers = [];
   const settled = (): boolean => {
-    const texts = docs.map((d) => d.replicas.map((r) => r.doc.getText('t').toString()));
-    return (
-      chatAcked === chatSent.size &&
-      chatDelivered === chatSent.size &&
-      answersReceived === offers &&
-      texts.every((t) => t.every((x) => x === t[0]))
-    );
+    return chatAcked === chatSent.size && chatDelivered === chatSent.size && answersReceived === offers && docs.every(replicasAgree);
   };
   await waitUntil(settled, settleMs);
 }
 
 async function report(): Promise<ServicesReport> {
-  const { converged, serverCopiesMatching } = await docsConverged();
   return {
     type: 'report',
-    yjs: { docs: docs.length, peers: docs.reduce((acc, d) => acc + d.replicas.length, 0), edits, converged, serverCopiesMatching, disconnects: yjsDisconnects },
+    yjs: await docsConverged(),
     chat: { tickets: tickets.length, sent: chatSent.size, acked: chatAcked, delivered: chatDelivered, latencyP99Ms: chatLatency.summary().p99Ms },
     video: {
       sessions: sessions.length,
@@ -354,7 +400,8 @@ childMain<ServicesIn, ServicesOut>({
       case 'setup': {
         access = message.access;
         plan = message.plan;
-        const connections = (await setupDocs(plan)) + (await setupTickets(plan)) + (await setupVideo(plan));
+        docs = await openDocs(plan);
+        const connections = plan.docs * plan.peersPerDoc + (await setupTickets(plan)) + (await setupVideo(plan));
         send({ type: 'set-up', connections });
         return;
       }
@@ -365,6 +412,10 @@ childMain<ServicesIn, ServicesOut>({
         every(plan.chatPerS, chat);
         every(plan.signalsPerS, signal);
         send({ type: 'started' });
+        return;
+      case 'rotate':
+        if (plan) await rotateDocs(plan);
+        send({ type: 'rotated' });
         return;
       case 'stop':
         await stop(message.settleMs);
