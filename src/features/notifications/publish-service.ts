@@ -26,6 +26,8 @@ export interface PublishOptions {
  */
 export class PublishService {
   private readonly logWriter: Batcher<StoredEvent>;
+  /** Settles once the previous event has been handed to the bus (see `publish`). */
+  private previous: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: PublishServiceOptions) {
     this.logWriter = new Batcher((events) => options.eventLog.append(events));
@@ -38,11 +40,25 @@ export class PublishService {
     const now = new Date();
     const type = request.entry.type;
     const frame = JSON.stringify({ type, data: request.data, timestamp: now.toISOString(), id });
-    if (options.keep !== false) {
-      await this.logWriter.add({ id, type, frame, delivery: request.delivery, createdAt: now.getTime() });
+    // Events reach the bus in id order: clients resume from the last id they saw, so an event that overtook one
+    // with an earlier id (an ephemeral one is not written, a kept one may be in a later batch) would make a client
+    // that drops in between miss that one for good.
+    const previous = this.previous;
+    let handedOver!: () => void;
+    this.previous = new Promise<void>((resolve) => (handedOver = resolve));
+    let publishing: Promise<void>;
+    try {
+      if (options.keep !== false) {
+        await this.logWriter.add({ id, type, frame, delivery: request.delivery, createdAt: now.getTime() });
+      }
+      await previous;
+      const message: EventMessage = { id, type, delivery: request.delivery, frame };
+      // the bus delivers locally (and issues its Redis publish) synchronously: the next event may follow at once
+      publishing = bus.publish(EVENTS_TOPIC, message);
+    } finally {
+      handedOver();
     }
-    const message: EventMessage = { id, type, delivery: request.delivery, frame };
-    await bus.publish(EVENTS_TOPIC, message);
+    await publishing;
     stats.eventsPublished++;
     return id;
   }
