@@ -5,6 +5,7 @@
  *
  *   npm run bench:soak -- [options]      (node --import tsx bench/soak/run.ts)
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,7 @@ import { classifyLag, deliveryFigures, describe, errorFigures, heapFit, memoryGr
 import { EventPublisher } from './event-publisher.js';
 import { parseSoakOptions, USAGE, type SoakOptions } from './options.js';
 import type { ChurnIn, ChurnOut, ChurnReport, ServerAccess, ServicesIn, ServicesOut, ServicesReport, StormResult, TrackerIn, TrackerOut, TrackerReport } from './protocol.js';
-import { cpuAccount, cpuSnapshot, HealthMonitor, MemorySampler, type Checkpoint, type CpuAccount } from './sampler.js';
+import { cpuAccount, cpuBetween, cpuSnapshot, HealthMonitor, MemorySampler, type Checkpoint, type CpuAccount, type HealthSample, type MemorySample } from './sampler.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CONNECT_TIMEOUT_MS = 10 * 60_000;
@@ -76,6 +77,62 @@ function mergeStorms(results: readonly StormResult[], durationMs: number): Storm
     replayed: sum((r) => r.replayed),
     incomplete: sum((r) => r.incomplete),
   };
+}
+
+/** TcpExtListenOverflows / TcpExtListenDrops of the machine (/proc/net/netstat). */
+function listenQueueCounters(): { overflows: number; drops: number } {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    const header = lines.find((line) => line.startsWith('TcpExt:'))?.split(/\s+/) ?? [];
+    const values = lines.filter((line) => line.startsWith('TcpExt:'))[1]?.split(/\s+/) ?? [];
+    const field = (name: string): number => Number(values[header.indexOf(name)] ?? Number.NaN);
+    return { overflows: field('ListenOverflows'), drops: field('ListenDrops') };
+  } catch {
+    return { overflows: Number.NaN, drops: Number.NaN };
+  }
+}
+
+interface LagWindow {
+  readonly name: string;
+  readonly lag: ReturnType<typeof lagOf>;
+  readonly cpu: CpuAccount | null;
+}
+
+function lagOf(samples: readonly HealthSample[]): { intervals: number; maxP99Ms: number | null; medianP99Ms: number | null; meanMs: number | null } {
+  const p99 = samples.map((s) => s.lagP99Ms).sort((a, b) => a - b);
+  return {
+    intervals: samples.length,
+    maxP99Ms: p99.length > 0 ? (p99[p99.length - 1] ?? null) : null,
+    medianP99Ms: p99.length > 0 ? (p99[Math.floor(p99.length / 2)] ?? null) : null,
+    meanMs: samples.length > 0 ? samples.reduce((acc, s) => acc + s.lagMeanMs, 0) / samples.length : null,
+  };
+}
+
+/** Lag and CPU before and after the storm (warm-up and storm excluded), to tell the server's doing from starvation. */
+function lagWindows(
+  health: readonly HealthSample[],
+  memory: readonly MemorySample[],
+  o: { t0: number; warmupUntil: number; trafficUntil: number; storm: readonly [number, number] | null; healthIntervalMs: number },
+): LagWindow[] {
+  const ranges: Array<[string, number, number]> = o.storm
+    ? [
+        ['before the storm', o.warmupUntil, o.storm[0]],
+        ['after the storm', o.storm[1], o.trafficUntil],
+      ]
+    : [['after warm-up', o.warmupUntil, o.trafficUntil]];
+  return ranges.map(([name, from, to]) => ({
+    name,
+    lag: lagOf(health.filter((s) => s.at - o.healthIntervalMs >= from && s.at <= to)),
+    cpu: cpuBetween(memory, from, to),
+  }));
+}
+
+function windowLine(w: LagWindow): string {
+  const ms = (v: number | null): string => (v === null ? '-' : `${v.toFixed(0)} ms`);
+  const cpu = w.cpu
+    ? `server ${w.cpu.serverCpus.toFixed(2)} cores, waiting for a CPU ${(w.cpu.serverWaitShare * 100).toFixed(0)} %, load ${w.cpu.loadCpus.toFixed(2)}, other processes ${w.cpu.otherCpus.toFixed(2)}, machine ${w.cpu.machineBusyCpus.toFixed(2)}`
+    : 'no CPU samples';
+  return `${w.name}: lag p99 median ${ms(w.lag.medianP99Ms)}, max ${ms(w.lag.maxP99Ms)}, mean ${ms(w.lag.meanMs)} over ${w.lag.intervals} intervals; ${cpu}`;
 }
 
 function cpuLine(name: string, a: CpuAccount): string {
@@ -145,7 +202,7 @@ async function soak(options: SoakOptions, server: UhsServer): Promise<Record<str
     const cpuAt = (): ReturnType<typeof cpuSnapshot> => cpuSnapshot(server.pid, loadPids);
     const cpuStart = cpuAt();
     const t0 = Date.now();
-    sampler = new MemorySampler(server, t0);
+    sampler = new MemorySampler(server, t0, loadPids);
     const publisher = new EventPublisher(server);
     publisher.start(options.eventRate);
     const churnStarted = await churn.request(
@@ -200,6 +257,7 @@ async function soak(options: SoakOptions, server: UhsServer): Promise<Record<str
     plan.sort((a, b) => a.at - b.at);
     const cpu: { traffic?: CpuAccount; storm?: CpuAccount } = {};
     let storm: StormResult | null = null;
+    let listenQueue: { overflows: number; drops: number } | null = null;
     let stormWindow: readonly [number, number] | null = null;
     for (const step of plan) {
       await sleep(step.at - Date.now());
@@ -210,11 +268,14 @@ async function soak(options: SoakOptions, server: UhsServer): Promise<Record<str
       log(`storm: dropping ${options.admins} admin connections at once`);
       const stormFrom = Date.now();
       const cpuStormFrom = cpuAt();
+      const listen0 = listenQueueCounters();
       const storms = await Promise.all(
         trackers.map((tracker) => tracker.request({ type: 'storm', localAddresses: addresses(2), timeoutMs: options.stormTimeoutS * 1000 }, 'storm-done', options.stormTimeoutS * 1000 + COMMAND_TIMEOUT_MS)),
       );
       stormWindow = [stormFrom, Date.now()];
       cpu.storm = cpuAccount(cpuStormFrom, cpuAt());
+      const listen1 = listenQueueCounters();
+      listenQueue = { overflows: listen1.overflows - listen0.overflows, drops: listen1.drops - listen0.drops };
       storm = mergeStorms(storms, Math.max(...storms.map((s) => s.durationMs)));
       log(`storm: ${storm.resumed}/${storm.connections} resumed in ${(storm.durationMs / 1000).toFixed(1)} s, ${storm.replayed} events replayed, ${storm.retries} retries`);
     }
@@ -272,12 +333,17 @@ async function soak(options: SoakOptions, server: UhsServer): Promise<Record<str
     };
     const { summary, verdict } = describe(figures, churnReport, servicesReport);
     for (const [name, account] of Object.entries(cpu)) summary.push(cpuLine(name, account));
+    if (listenQueue) summary.push(`during the storm the machine's listen queues overflowed ${listenQueue.overflows} times (${listenQueue.drops} SYNs dropped; clients retry after 1, 3, 7, 15, 31 s)`);
+    const windows = lagWindows(monitor.samples, sampler.samples, { t0, warmupUntil, trafficUntil, storm: stormWindow, healthIntervalMs: options.healthIntervalS * 1000 });
+    summary.push(...windows.map(windowLine));
     console.log(`\n${summary.join('\n')}\n\n${verdict.join('\n')}`);
     if (monitor.closeReason && monitor.closeReason !== 'closed by the soak') console.log(`monitor connection closed by the server: ${monitor.closeReason}`);
     return {
       figures,
       verdict,
       cpu,
+      listenQueue,
+      windows,
       trackers: trackerReports.map(({ idBySeq: _ids, presence: _presence, ...rest }) => rest),
       churn: churnReport,
       services: servicesReport,

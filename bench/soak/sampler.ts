@@ -13,6 +13,8 @@ export interface MemorySample {
   readonly t: number;
   readonly rssBytes: number;
   readonly heapUsedBytes: number | null;
+  /** CPU counters at that moment (cumulative): differences between samples give the load over time. */
+  readonly cpu: CpuSnapshot;
 }
 
 export interface Checkpoint {
@@ -52,6 +54,7 @@ export class MemorySampler {
   constructor(
     private readonly server: UhsServer,
     private readonly t0: number,
+    private readonly loadPids: readonly number[] = [],
   ) {}
 
   start(periodMs: number): void {
@@ -67,8 +70,9 @@ export class MemorySampler {
     this.busy = true;
     try {
       const rssBytes = readRssBytes(this.server.pid);
+      const cpu = cpuSnapshot(this.server.pid, this.loadPids);
       const heap = await this.server.heapUsage();
-      this.samples.push({ t: (Date.now() - this.t0) / 1000, rssBytes, heapUsedBytes: heap?.usedBytes ?? null });
+      this.samples.push({ t: (cpu.at - this.t0) / 1000, rssBytes, heapUsedBytes: heap?.usedBytes ?? null, cpu });
     } catch {
       // the server exited: the run reports it
     } finally {
@@ -185,6 +189,14 @@ export function cpuSnapshot(serverPid: number, loadPids: readonly number[]): Cpu
     machineBusyS: machine.busy,
     machineIrqS: machine.irq,
   };
+}
+
+/** CPU use between the first and the last memory sample taken within [from, to] (epoch ms). */
+export function cpuBetween(samples: readonly MemorySample[], from: number, to: number): CpuAccount | null {
+  const inside = samples.filter((sample) => sample.cpu.at >= from && sample.cpu.at <= to);
+  const first = inside[0];
+  const last = inside[inside.length - 1];
+  return first && last && last !== first ? cpuAccount(first.cpu, last.cpu) : null;
 }
 
 export function cpuAccount(from: CpuSnapshot, to: CpuSnapshot): CpuAccount {

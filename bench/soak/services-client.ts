@@ -15,6 +15,8 @@ import { childMain } from '../shared/ipc-child.js';
 import { bump, type Counts, type ServerAccess, type ServicesIn, type ServicesOut, type ServicesPlan, type ServicesReport } from './protocol.js';
 
 const MAX_LIFETIME_MS = 40 * 60_000;
+// every y-websocket provider adds a process 'exit' listener (to announce its departure): one per replica here
+process.setMaxListeners(0);
 const JOIN_TIMEOUT_MS = 30_000;
 const TEXT_LIMIT = 4_000;
 
