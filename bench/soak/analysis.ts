@@ -67,7 +67,14 @@ export interface SoakFigures {
     readonly fit: HeapFit;
     readonly afterWarmup: MemoryGrowth | null;
     readonly churnOnly: MemoryGrowth | null;
-    readonly afterAllLeft: { readonly heapBytes: number | null; readonly rssBytes: number } | null;
+    /** Once every client has gone: what the heap kept compared with before the first connection, over every connection the run opened. */
+    readonly afterAllLeft: {
+      readonly heapBytes: number | null;
+      readonly rssBytes: number;
+      readonly retainedHeapBytes: number | null;
+      readonly connections: number;
+      readonly retainedPerConnection: number | null;
+    } | null;
     readonly peakRssBytes: number | null;
   };
   readonly lag: { readonly steady: LagFigures; readonly storm: LagFigures; readonly excludedGc: number; readonly warmup: LagFigures };
@@ -236,7 +243,13 @@ export function describe(figures: SoakFigures, churn: ChurnReport | null, servic
     const { bytesPerChurned, bytesPerMinute } = memory.fit;
     summary.push(`heap trend over ${memory.fit.points} post-GC checkpoints: ${bytesPerChurned === null ? '-' : `${bytesPerChurned.toFixed(1)} B per churned connection`}, ${bytesPerMinute === null ? '-' : `${signedMib(bytesPerMinute)}/min`}`);
   }
-  if (memory.afterAllLeft) summary.push(`after every client left: heap ${mib(memory.afterAllLeft.heapBytes)}, RSS ${mib(memory.afterAllLeft.rssBytes)}; peak RSS ${mib(memory.peakRssBytes)}`);
+  if (memory.afterAllLeft) {
+    const left = memory.afterAllLeft;
+    summary.push(
+      `after every client left: heap ${mib(left.heapBytes)} (${signedMib(left.retainedHeapBytes)} against before the first connection, over ${left.connections} connections opened: ` +
+        `${left.retainedPerConnection === null ? '-' : `${left.retainedPerConnection.toFixed(1)} B each`}), RSS ${mib(left.rssBytes)}; peak RSS ${mib(memory.peakRssBytes)}`,
+    );
+  }
   summary.push(
     `event-loop lag p99 per health interval — steady: median ${ms(lag.steady.medianP99Ms)}, max ${ms(lag.steady.maxP99Ms)} (${lag.steady.over}/${lag.steady.intervals} over ${LAG_TARGET_MS} ms), ` +
       `max single delay ${ms(lag.steady.maxMs)}; storm: max p99 ${ms(lag.storm.maxP99Ms)} over ${lag.storm.intervals} interval(s); warm-up: max p99 ${ms(lag.warmup.maxP99Ms)}; ${lag.excludedGc} interval(s) with our forced GC left out`,
@@ -275,13 +288,21 @@ export function describe(figures: SoakFigures, churn: ChurnReport | null, servic
 
   const verdict: string[] = [];
   const growth = memory.afterWarmup;
+  const retained = memory.afterAllLeft?.retainedPerConnection ?? null;
+  if (retained !== null) {
+    verdict.push(
+      `memory kept once every client left: ${retained.toFixed(1)} B per connection opened (${memory.afterAllLeft?.connections ?? 0}; no per-connection leak if < ${FLAT_BYTES_PER_CHURN} B, ` +
+        `module code and caches included): ${retained < FLAT_BYTES_PER_CHURN ? 'met' : 'NOT met'}`,
+    );
+  }
   if (growth?.heapBytesPerChurned !== null && growth?.heapBytesPerChurned !== undefined) {
     const trend = memory.fit.points > 2 ? memory.fit.bytesPerChurned : growth.heapBytesPerChurned;
     const judged = growth.churned >= MIN_CHURN_TO_JUDGE;
     const flat = trend !== null && trend < FLAT_BYTES_PER_CHURN;
     verdict.push(
-      `memory after warm-up: heap ${signedMib(growth.heapBytes)} over ${growth.churned} churned connections = ${growth.heapBytesPerChurned.toFixed(1)} B each` +
-        `${memory.fit.points > 2 && trend !== null ? ` (trend ${trend.toFixed(1)} B)` : ''} (flat if < ${FLAT_BYTES_PER_CHURN} B): ` +
+      `memory after warm-up, under load: heap ${signedMib(growth.heapBytes)} over ${growth.churned} churned connections = ${growth.heapBytesPerChurned.toFixed(1)} B each` +
+        `${memory.fit.points > 2 && trend !== null ? ` (trend ${trend.toFixed(1)} B)` : ''} (flat if < ${FLAT_BYTES_PER_CHURN} B; with thousands of admins, ` +
+        `frames in flight at the forced GC make this ±1 KiB): ` +
         `${judged ? (flat ? 'met' : 'NOT met') : `not judged (fewer than ${MIN_CHURN_TO_JUDGE} churned connections: heap noise dominates)`}`,
     );
   } else {

@@ -314,8 +314,20 @@ async function soak(options: SoakOptions, server: UhsServer): Promise<Record<str
         afterWarmup: memoryGrowth(before, checkpoints.find((c) => c.label === 'end of traffic')),
         churnOnly: memoryGrowth(before, checkpoints.find((c) => c.label === 'before the storm')),
         afterAllLeft: (() => {
+          const first = checkpoints[0];
           const last = checkpoints[checkpoints.length - 1];
-          return last ? { heapBytes: last.heapUsedBytes, rssBytes: last.rssBytes } : null;
+          if (!first || !last) return null;
+          const connections =
+            started.opened +
+            (storm?.resumed ?? 0) +
+            trackerReports.reduce((acc, r) => acc + r.reconnects, 0) +
+            churnReport.churned +
+            churnReport.anchors +
+            setUp.connections +
+            servicesReport.yjs.rotated * options.peersPerDoc +
+            1;
+          const retained = first.heapUsedBytes !== null && last.heapUsedBytes !== null ? last.heapUsedBytes - first.heapUsedBytes : null;
+          return { heapBytes: last.heapUsedBytes, rssBytes: last.rssBytes, retainedHeapBytes: retained, connections, retainedPerConnection: retained === null ? null : retained / connections };
         })(),
         peakRssBytes,
       },
