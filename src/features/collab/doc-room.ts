@@ -20,8 +20,11 @@ export interface CollabPeerState {
 
 export type CollabPeer = Peer<CollabPeerState>;
 
-/** Where a change to a room's document or awareness came from (the Yjs transaction origin). */
-export type ChangeOrigin = CollabPeer | 'bus' | 'storage' | 'leave';
+/**
+ * Where a change to a room's document or awareness came from (the Yjs transaction origin). `instance-down`: the
+ * awareness states of peers of a dead instance, removed by every instance on its own.
+ */
+export type ChangeOrigin = CollabPeer | 'bus' | 'storage' | 'leave' | 'instance-down';
 
 /** An update on its way to the log, then to the other peers and instances. */
 export interface RoomEntry {
@@ -78,6 +81,10 @@ export class DocRoom {
   private nextSaveAt = 0;
   private busSeq = 0;
   private readonly lastSeqOf = new Map<string, number>();
+  /** Awareness client ids of peers on other instances, with the instance that relayed their latest state. */
+  private readonly remoteClients = new Map<number, string>();
+  /** The instance whose awareness update is being applied (set around `applyAwarenessUpdate`). */
+  private awarenessFrom: string | undefined;
   private busBacklog: DocBusMessage[] | undefined = [];
   private unsubscribe: Unsubscribe | undefined;
   private lock: Promise<unknown> = Promise.resolve();
@@ -116,6 +123,8 @@ export class DocRoom {
     const backlog = this.busBacklog ?? [];
     this.busBacklog = undefined;
     for (const message of backlog) this.fromBus(message);
+    // the other instances answer with their view and their peers' awareness (a newcomer sees their cursors at once)
+    this.publishSync(false);
   }
 
   join(peer: CollabPeer): void {
@@ -235,6 +244,28 @@ export class DocRoom {
     return run;
   }
 
+  /**
+   * This instance may have missed bus messages (Redis reconnected) or was taken for dead: read what others stored
+   * meanwhile, then tell them our view (they heal if they lack something, and answer with theirs) and our peers'
+   * awareness states. Heals an outage that no later message reveals.
+   */
+  resync(): Promise<void> {
+    if (this.phase !== 'open' && this.phase !== 'closing') return Promise.resolve();
+    return this.heal().finally(() => {
+      if (this.isClosed()) return;
+      this.publishSync(false);
+      this.publishLocalAwareness();
+    });
+  }
+
+  /** Another instance died: the awareness states its peers introduced are removed here (no ghost cursors). */
+  instanceDown(instanceId: string): void {
+    if (this.phase === 'closed') return;
+    const ids: number[] = [];
+    for (const [clientId, instance] of this.remoteClients) if (instance === instanceId) ids.push(clientId);
+    if (ids.length > 0) removeAwarenessStates(this.awareness, ids, 'instance-down');
+  }
+
   /** Closes every peer (they reconnect and resync) and forgets the in-memory document without saving it. */
   fail(code: 1011 | 1013, reason: string): void {
     for (const peer of [...this.peers]) peer.close({ code, reason });
@@ -346,7 +377,16 @@ export class DocRoom {
       return;
     }
     if (message.kind === 'awareness') {
-      applyAwarenessUpdate(this.awareness, message.update, 'bus');
+      this.awarenessFrom = message.instance;
+      try {
+        applyAwarenessUpdate(this.awareness, message.update, 'bus');
+      } finally {
+        this.awarenessFrom = undefined;
+      }
+      return;
+    }
+    if (message.kind === 'sync') {
+      this.syncFrom(message);
       return;
     }
     const last = this.lastSeqOf.get(message.instance);
@@ -367,6 +407,34 @@ export class DocRoom {
     if (last !== undefined && message.seq !== last + 1) {
       this.heal().catch((error: unknown) => this.ctx.logger.warn({ err: error, docId: this.docId }, 'healing from storage failed'));
     }
+  }
+
+  /** Another instance's view: heal when it has updates we never got, answer a first view with ours. */
+  private syncFrom(message: Extract<DocBusMessage, { kind: 'sync' }>): void {
+    const last = this.lastSeqOf.get(message.instance);
+    if (last === undefined || message.seq > last) this.lastSeqOf.set(message.instance, message.seq);
+    const missedMessages = last !== undefined && message.seq > last;
+    if (missedMessages || aheadOf(message.stateVector, this.doc)) {
+      this.heal().catch((error: unknown) => this.ctx.logger.warn({ err: error, docId: this.docId }, 'healing from storage failed'));
+    }
+    if (!message.reply) {
+      this.publishSync(true);
+      this.publishLocalAwareness();
+    }
+  }
+
+  private publishSync(reply: boolean): void {
+    const message: DocBusMessage = { kind: 'sync', instance: this.ctx.bus.instanceId, seq: this.busSeq, stateVector: Y.encodeStateVector(this.doc), reply };
+    this.ctx.bus.publish(this.topic, message).catch(() => undefined);
+  }
+
+  /** The awareness states of this instance's peers, to the other instances. */
+  private publishLocalAwareness(): void {
+    const ids: number[] = [];
+    for (const peer of this.peers) for (const id of peer.state!.clientIds) if (this.awareness.states.has(id)) ids.push(id);
+    if (ids.length === 0) return;
+    const message: DocBusMessage = { kind: 'awareness', instance: this.ctx.bus.instanceId, update: encodeAwarenessUpdate(this.awareness, ids) };
+    this.ctx.bus.publish(this.topic, message).catch(() => undefined);
   }
 
   private sendState(peer: CollabPeer, stateVector: Uint8Array): void {
@@ -414,9 +482,16 @@ export class DocRoom {
     if (this.phase === 'closed') return;
     const from = typeof origin === 'object' && origin !== null ? (origin as CollabPeer) : undefined;
     if (from?.state) {
-      for (const id of added) from.state.clientIds.add(id);
+      // `updated` too: a client that moved here from another instance renews the state it had there
+      for (const id of added.concat(updated)) {
+        from.state.clientIds.add(id);
+        this.remoteClients.delete(id);
+      }
       for (const id of removed) from.state.clientIds.delete(id);
+    } else if (origin === 'bus' && this.awarenessFrom !== undefined) {
+      for (const id of added.concat(updated)) this.remoteClients.set(id, this.awarenessFrom);
     }
+    for (const id of removed) this.remoteClients.delete(id);
     const update = encodeAwarenessUpdate(this.awareness, added.concat(updated, removed));
     let yFrame: Uint8Array | undefined;
     let flatFrame: Uint8Array | undefined;
@@ -444,6 +519,12 @@ function changedBy(transaction: Y.Transaction): boolean {
   for (const [client, clock] of transaction.afterState) {
     if (transaction.beforeState.get(client) !== clock) return true;
   }
+  return false;
+}
+
+/** Whether a state vector counts structs `doc` does not have. */
+function aheadOf(stateVector: Uint8Array, doc: Y.Doc): boolean {
+  for (const [client, clock] of Y.decodeStateVector(stateVector)) if (Y.getState(doc.store, client) < clock) return true;
   return false;
 }
 
