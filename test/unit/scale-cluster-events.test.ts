@@ -47,6 +47,8 @@ test('a resync waits until the bus delivers again; requests made meanwhile are m
   let count = 0;
   events.onResync(() => count++);
   bus.healthy = false;
+  // the retry timer does not hold the process open (unref): this test does, meanwhile
+  const keepAlive = setInterval(() => undefined, 1000);
   const polledThrice = bus.polled(3);
   events.resync('bus_reconnected');
   events.resync('reaped_while_alive');
@@ -55,5 +57,6 @@ test('a resync waits until the bus delivers again; requests made meanwhile are m
   bus.healthy = true;
   assert.equal(await fired, 'reaped_while_alive');
   assert.equal(count, 1);
+  clearInterval(keepAlive);
   events.stop();
 });
