@@ -1,12 +1,13 @@
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import type { Bus, Topic, Unsubscribe } from '../../core/bus.js';
+import type { Bus, Topic } from '../../core/bus.js';
 import type { Peer, SendOptions } from '../../core/peer.js';
 import type { DocBusMessage } from '../../protocol/yjs-bus.js';
 import { documentSource, structChunks } from '../../protocol/yjs-chunks.js';
 import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, type YjsFraming, type YjsMessage } from '../../protocol/yjs-messages.js';
 import type { Logger } from '../../shared/logger.js';
 import type { CollabStats } from './collab-stats.js';
+import { DocBusLink, type LinkedDocument } from './doc-bus-link.js';
 import type { DocStore } from './doc-store.js';
 import type { UpdateJournal } from './update-journal.js';
 
@@ -67,7 +68,7 @@ const COMPACTION_DUTY_FACTOR = 20;
  * Every change a peer makes is applied here, appended to the journal, and relayed (to the other peers and, over
  * the bus, to other instances) only once the journal has made it durable.
  */
-export class DocRoom {
+export class DocRoom implements LinkedDocument {
   readonly doc = new Y.Doc();
   readonly awareness = new Awareness(this.doc);
   readonly peers = new Set<CollabPeer>();
@@ -79,23 +80,19 @@ export class DocRoom {
   private changes = 0;
   private approxBytes = 0;
   private nextSaveAt = 0;
-  private busSeq = 0;
-  private readonly lastSeqOf = new Map<string, number>();
   /** Awareness client ids of peers on other instances, with the instance that relayed their latest state. */
   private readonly remoteClients = new Map<number, string>();
   /** The instance whose awareness update is being applied (set around `applyAwarenessUpdate`). */
   private awarenessFrom: string | undefined;
-  private busBacklog: DocBusMessage[] | undefined = [];
-  private unsubscribe: Unsubscribe | undefined;
+  private readonly link: DocBusLink;
   private lock: Promise<unknown> = Promise.resolve();
   private transactionChanged = false;
-  private readonly topic: Topic<DocBusMessage>;
 
   constructor(
     readonly docId: string,
     private readonly ctx: RoomContext,
   ) {
-    this.topic = ctx.topic(docId);
+    this.link = new DocBusLink(this, ctx.bus, ctx.topic(docId), ctx.logger);
     this.awareness.setLocalState(null);
     this.doc.on('afterTransaction', (transaction: Y.Transaction) => {
       this.transactionChanged = changedBy(transaction);
@@ -105,7 +102,7 @@ export class DocRoom {
 
   /** Subscribe to other instances first (buffering), then read storage: nothing committed in between is missed. */
   async load(): Promise<void> {
-    this.unsubscribe = await this.ctx.bus.subscribe(this.topic, (message) => this.fromBus(message));
+    await this.link.subscribe();
     const stored = await this.ctx.store.load(this.docId);
     if (this.phase === 'closed') return;
     if (stored.state) {
@@ -120,11 +117,8 @@ export class DocRoom {
     this.version = stored.version;
     this.dirty = stored.updates.length > 0;
     this.phase = 'open';
-    const backlog = this.busBacklog ?? [];
-    this.busBacklog = undefined;
-    for (const message of backlog) this.fromBus(message);
     // the other instances answer with their view and their peers' awareness (a newcomer sees their cursors at once)
-    this.publishSync(false);
+    this.link.open();
   }
 
   join(peer: CollabPeer): void {
@@ -208,10 +202,7 @@ export class DocRoom {
   /** After the journal made this room's updates durable: tell the other instances (with their log ids). */
   publish(ids: readonly number[], updates: readonly Uint8Array[]): void {
     for (const id of ids) this.knownIds.add(id);
-    const message: DocBusMessage = { kind: 'updates', instance: this.ctx.bus.instanceId, seq: ++this.busSeq, ids, updates };
-    this.ctx.bus.publish(this.topic, message).catch((error: unknown) => {
-      this.ctx.logger.warn({ err: error, docId: this.docId }, 'publishing document updates failed');
-    });
+    this.link.publishUpdates(ids, updates);
   }
 
   /**
@@ -252,9 +243,7 @@ export class DocRoom {
   resync(): Promise<void> {
     if (this.phase !== 'open' && this.phase !== 'closing') return Promise.resolve();
     return this.heal().finally(() => {
-      if (this.isClosed()) return;
-      this.publishSync(false);
-      this.publishLocalAwareness();
+      if (!this.isClosed()) this.link.announce();
     });
   }
 
@@ -275,7 +264,7 @@ export class DocRoom {
   destroy(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
-    this.unsubscribe?.();
+    this.link.close();
     this.doc.destroy(); // destroys the awareness (and its timer) too
   }
 
@@ -370,29 +359,11 @@ export class DocRoom {
     this.ctx.journal.append(entry);
   }
 
-  private fromBus(message: DocBusMessage): void {
-    if (message.instance === this.ctx.bus.instanceId || this.phase === 'closed') return;
-    if (this.busBacklog) {
-      this.busBacklog.push(message);
-      return;
-    }
-    if (message.kind === 'awareness') {
-      this.awarenessFrom = message.instance;
-      try {
-        applyAwarenessUpdate(this.awareness, message.update, 'bus');
-      } finally {
-        this.awarenessFrom = undefined;
-      }
-      return;
-    }
-    if (message.kind === 'sync') {
-      this.syncFrom(message);
-      return;
-    }
-    const last = this.lastSeqOf.get(message.instance);
-    this.lastSeqOf.set(message.instance, message.seq);
-    for (const id of message.ids) this.knownIds.add(id);
-    for (const update of message.updates) {
+  /** Another instance's updates, already durable: applied and relayed to local peers, not stored again. */
+  applyFromBus(ids: readonly number[], updates: readonly Uint8Array[]): void {
+    if (this.phase === 'closed') return;
+    for (const id of ids) this.knownIds.add(id);
+    for (const update of updates) {
       if (hasPending(this.doc)) {
         this.applyCaptured(update, 'bus', false);
         continue;
@@ -403,38 +374,22 @@ export class DocRoom {
         this.relay({ docId: this.docId, update, room: this, sender: undefined, frame: undefined, framing: undefined });
       }
     }
-    // messages of that instance were lost (a network bus is at most once): what they carried is in the log
-    if (last !== undefined && message.seq !== last + 1) {
-      this.heal().catch((error: unknown) => this.ctx.logger.warn({ err: error, docId: this.docId }, 'healing from storage failed'));
+  }
+
+  applyAwarenessFromBus(update: Uint8Array, instance: string): void {
+    if (this.phase === 'closed') return;
+    this.awarenessFrom = instance;
+    try {
+      applyAwarenessUpdate(this.awareness, update, 'bus');
+    } finally {
+      this.awarenessFrom = undefined;
     }
   }
 
-  /** Another instance's view: heal when it has updates we never got, answer a first view with ours. */
-  private syncFrom(message: Extract<DocBusMessage, { kind: 'sync' }>): void {
-    const last = this.lastSeqOf.get(message.instance);
-    if (last === undefined || message.seq > last) this.lastSeqOf.set(message.instance, message.seq);
-    const missedMessages = last !== undefined && message.seq > last;
-    if (missedMessages || aheadOf(message.stateVector, this.doc)) {
-      this.heal().catch((error: unknown) => this.ctx.logger.warn({ err: error, docId: this.docId }, 'healing from storage failed'));
-    }
-    if (!message.reply) {
-      this.publishSync(true);
-      this.publishLocalAwareness();
-    }
-  }
-
-  private publishSync(reply: boolean): void {
-    const message: DocBusMessage = { kind: 'sync', instance: this.ctx.bus.instanceId, seq: this.busSeq, stateVector: Y.encodeStateVector(this.doc), reply };
-    this.ctx.bus.publish(this.topic, message).catch(() => undefined);
-  }
-
-  /** The awareness states of this instance's peers, to the other instances. */
-  private publishLocalAwareness(): void {
+  localAwareness(): Uint8Array | undefined {
     const ids: number[] = [];
     for (const peer of this.peers) for (const id of peer.state!.clientIds) if (this.awareness.states.has(id)) ids.push(id);
-    if (ids.length === 0) return;
-    const message: DocBusMessage = { kind: 'awareness', instance: this.ctx.bus.instanceId, update: encodeAwarenessUpdate(this.awareness, ids) };
-    this.ctx.bus.publish(this.topic, message).catch(() => undefined);
+    return ids.length > 0 ? encodeAwarenessUpdate(this.awareness, ids) : undefined;
   }
 
   private sendState(peer: CollabPeer, stateVector: Uint8Array): void {
@@ -500,10 +455,7 @@ export class DocRoom {
       if (peer.state!.framing === 'flat') peer.sendBinary((flatFrame ??= encodeAwareness(update, 'flat')), DROPPABLE);
       else peer.sendBinary((yFrame ??= encodeAwareness(update, 'y-websocket')), DROPPABLE);
     }
-    if (from || origin === 'leave') {
-      const message: DocBusMessage = { kind: 'awareness', instance: this.ctx.bus.instanceId, update };
-      this.ctx.bus.publish(this.topic, message).catch(() => undefined);
-    }
+    if (from || origin === 'leave') this.link.publishAwareness(update);
   }
 }
 
@@ -519,12 +471,6 @@ function changedBy(transaction: Y.Transaction): boolean {
   for (const [client, clock] of transaction.afterState) {
     if (transaction.beforeState.get(client) !== clock) return true;
   }
-  return false;
-}
-
-/** Whether a state vector counts structs `doc` does not have. */
-function aheadOf(stateVector: Uint8Array, doc: Y.Doc): boolean {
-  for (const [client, clock] of Y.decodeStateVector(stateVector)) if (Y.getState(doc.store, client) < clock) return true;
   return false;
 }
 
