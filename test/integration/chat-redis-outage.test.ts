@@ -29,6 +29,8 @@ test('support chat through a Redis outage: messages are served locally, then hea
   await customer.waitFor((m) => m.type === 'user_joined' && m.data.user_id === 'staff-leaver');
   say(customer, 'before');
   await got(staff, 'before');
+  staff.send({ type: 'typing', data: { is_typing: true } });
+  await customer.waitFor((m) => m.type === 'typing' && m.data.user_id === 'staff-o' && m.data.is_typing === true);
 
   await redis.stop();
   await until(async () => !(await isReady(one)) && !(await isReady(two)), 'both processes to see Redis gone');
@@ -45,6 +47,8 @@ test('support chat through a Redis outage: messages are served locally, then hea
   const tabHistory = (customerTab.ofType('chat_history')[0]!.data.messages as Array<{ content: string }>).map((m) => m.content);
   assert.deepEqual(tabHistory, ['before', 'during, from the customer', 'during, from staff'].sort((x, y) => tabHistory.indexOf(x) - tabHistory.indexOf(y)));
   await leaver.close();
+  // the end of the indicator cannot cross now
+  staff.send({ type: 'typing', data: { is_typing: false } });
 
   await redis.start();
   // no new message after the restart: each side catches up on what the other stored
@@ -53,6 +57,7 @@ test('support chat through a Redis outage: messages are served locally, then hea
   await got(admin, 'during, from staff');
   await got(admin, 'during, an internal note');
   assert.deepEqual((await customer.waitFor((m) => m.type === 'user_left', 15_000)).data, { user_id: 'staff-leaver', role: 'staff' });
+  await customer.waitFor((m) => m.type === 'typing' && m.data.user_id === 'staff-o' && m.data.is_typing === false, 15_000);
   assert.deepEqual((await staff.waitFor((m) => m.type === 'user_joined' && m.data.user_id === 'admin-o', 15_000)).data, { user_id: 'admin-o', role: 'admin' });
 
   // live traffic crosses again; then everything arrived exactly once, and the note never reached the customer

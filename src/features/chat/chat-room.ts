@@ -139,6 +139,8 @@ export class ChatRoom {
    */
   resync(): void {
     if (this.phase !== 'open') return;
+    // their end may have been lost: indicators from other instances end (a user still typing shows again on the next start)
+    for (const [userId, { role }] of [...this.remoteTyping]) this.typingEnded(userId, role);
     this.publish({ kind: 'resync', origin: this.origin, users: this.localSnapshot() });
     this.hooks.catchUp(this);
   }
@@ -203,6 +205,7 @@ export class ChatRoom {
         return;
       case 'resync':
         if (message.origin === this.origin) return;
+        for (const [userId, { role, origin }] of [...this.remoteTyping]) if (origin === message.origin) this.typingEnded(userId, role);
         this.replacePresence(message.origin, message.users);
         // answered even when empty: the asker may still list users of ours who left while it was away
         this.publish({ kind: 'presence_snapshot', origin: this.origin, users: this.localSnapshot() });
