@@ -91,7 +91,8 @@ export class DocRoom {
     this.topic = ctx.topic(docId);
     this.awareness.setLocalState(null);
     this.doc.on('afterTransaction', (transaction: Y.Transaction) => {
-      this.transactionChanged = changedBy(transaction);
+      // a remote change to formatted text makes Yjs run a second, empty clean-up transaction: keep the first verdict
+      this.transactionChanged ||= changedBy(transaction);
     });
     this.awareness.on('update', (changes: AwarenessChanges, origin: unknown) => this.awarenessChanged(changes, origin));
   }
