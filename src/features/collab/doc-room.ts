@@ -95,7 +95,8 @@ export class DocRoom implements LinkedDocument {
     this.link = new DocBusLink(this, ctx.bus, ctx.topic(docId), ctx.logger);
     this.awareness.setLocalState(null);
     this.doc.on('afterTransaction', (transaction: Y.Transaction) => {
-      this.transactionChanged = changedBy(transaction);
+      // a remote change to formatted text makes Yjs run a second, empty clean-up transaction: keep the first verdict
+      this.transactionChanged ||= changedBy(transaction);
     });
     this.awareness.on('update', (changes: AwarenessChanges, origin: unknown) => this.awarenessChanged(changes, origin));
   }
