@@ -16,6 +16,7 @@ import { MemoryPresence } from './adapters/presence/memory-presence.js';
 import { loadConfig, type Config } from './config/config.js';
 import { resolveDevSecrets } from './config/dev-secrets.js';
 import type { Bus } from './core/bus.js';
+import { ClusterEvents } from './core/cluster-events.js';
 import { ConnectionRegistry } from './core/connection-registry.js';
 import { LoadMonitor } from './core/load-monitor.js';
 import type { EndpointHandler } from './core/peer.js';
@@ -97,6 +98,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   const redisBus = !options.bus && redisUrl ? new RedisBus({ url: redisUrl, keyPrefix: config.redis.keyPrefix, logger, canaryIntervalMs: config.redis.canaryIntervalMs }) : undefined;
   const bus: Bus = options.bus ?? redisBus ?? new MemoryBus(logger);
   await redisBus?.start();
+  // instance down (from the presence reaper) and resync (Redis back, or this instance found itself reaped)
+  const cluster = new ClusterEvents({ bus, logger });
+  await cluster.start();
+  redisBus?.onReconnect(() => cluster.resync('bus_reconnected'));
   let announceReaped: (users: ReadonlyArray<{ userId: string; role: Role }>) => void = () => undefined;
   const redisPresence = redisUrl
     ? new RedisPresence({
@@ -106,6 +111,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
         logger,
         heartbeatMs: config.redis.presenceHeartbeatMs,
         onReapedOffline: (users) => announceReaped(users),
+        onInstanceReaped: (instanceId) => void cluster.announceDown(instanceId).catch(() => undefined),
+        onReapedWhileAlive: () => cluster.resync('reaped_while_alive'),
       })
     : undefined;
   const presence: PresenceTracker = redisPresence ?? new MemoryPresence();
@@ -174,12 +181,13 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     authorize: options.authorizeDocument ?? (config.yjsAuthUrl ? httpDocAuthorizer({ url: config.yjsAuthUrl, logger }) : allowAllDocuments),
     saveIntervalMs: config.saveIntervalMs,
     metrics,
+    cluster,
   });
   const ticketStore = new KyselyTicketStore(database.db);
   const suggester: ReplySuggester = config.ai.url
     ? new OpenAiReplySuggester({ url: config.ai.url, model: config.ai.model, apiKey: config.ai.apiKey, timeoutMs: config.ai.timeoutMs })
     : new OfflineReplySuggester({ store: ticketStore });
-  const chat = new ChatFeature({ bus, store: ticketStore, suggester, ids, logger, suggestionTimeoutMs: config.ai.timeoutMs });
+  const chat = new ChatFeature({ bus, store: ticketStore, suggester, ids, logger, suggestionTimeoutMs: config.ai.timeoutMs, cluster });
 
   let connectionSeq = 0;
   const gateway = new WsGateway({
@@ -275,6 +283,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     await publisher.drain().catch(() => undefined);
     await legacyBridge?.close();
     await presence.close();
+    cluster.stop();
     await bus.close();
     await database.close();
   };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ConnectionLimits } from '../core/limits.js';
 
 const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -93,13 +94,7 @@ export interface Config {
   readonly healthIntervalMs: number;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly eventRetentionMs: number;
-  readonly limits: {
-    readonly maxMessageBytes: number;
-    readonly yjsMaxMessageBytes: number;
-    readonly ratePerSecond: number;
-    readonly maxConnectionsPerUser: number;
-    readonly sendBufferLimitBytes: number;
-  };
+  readonly limits: ConnectionLimits;
   readonly yjsAuthUrl: string | undefined;
   readonly ai: {
     readonly url: string | undefined;

@@ -14,10 +14,24 @@ export type DocBusMessage =
       readonly ids: readonly number[];
       readonly updates: readonly Uint8Array[];
     }
-  | { readonly kind: 'awareness'; readonly instance: string; readonly update: Uint8Array };
+  | { readonly kind: 'awareness'; readonly instance: string; readonly update: Uint8Array }
+  /**
+   * An instance's view of the document: its state vector and the sequence number of its last `updates` message.
+   * Sent when a room opens and when an instance resyncs (its Redis link came back, or it was taken for dead);
+   * a receiver that sees it lacks something heals from storage, and answers (`reply: true`, never answered) with
+   * its own view and its peers' awareness states.
+   */
+  | {
+      readonly kind: 'sync';
+      readonly instance: string;
+      readonly seq: number;
+      readonly stateVector: Uint8Array;
+      readonly reply: boolean;
+    };
 
 const UPDATES = 0;
 const AWARENESS = 1;
+const SYNC = 2;
 
 export function docTopicName(docId: string): string {
   return `yjs:doc:${docId}`;
@@ -33,10 +47,16 @@ export function encodeDocBusMessage(message: DocBusMessage): Buffer {
     for (const id of message.ids) encoding.writeVarUint(encoder, id);
     encoding.writeVarUint(encoder, message.updates.length);
     for (const update of message.updates) encoding.writeVarUint8Array(encoder, update);
-  } else {
+  } else if (message.kind === 'awareness') {
     encoding.writeVarUint(encoder, AWARENESS);
     encoding.writeVarString(encoder, message.instance);
     encoding.writeVarUint8Array(encoder, message.update);
+  } else {
+    encoding.writeVarUint(encoder, SYNC);
+    encoding.writeVarString(encoder, message.instance);
+    encoding.writeVarUint(encoder, message.seq);
+    encoding.writeVarUint8Array(encoder, message.stateVector);
+    encoding.writeVarUint(encoder, message.reply ? 1 : 0);
   }
   return Buffer.from(encoding.toUint8Array(encoder));
 }
@@ -55,5 +75,10 @@ export function decodeDocBusMessage(raw: Uint8Array): DocBusMessage {
     return { kind: 'updates', instance, seq, ids, updates };
   }
   if (kind === AWARENESS) return { kind: 'awareness', instance, update: decoding.readVarUint8Array(decoder) };
+  if (kind === SYNC) {
+    const seq = decoding.readVarUint(decoder);
+    const stateVector = decoding.readVarUint8Array(decoder);
+    return { kind: 'sync', instance, seq, stateVector, reply: decoding.readVarUint(decoder) === 1 };
+  }
   throw new Error(`unknown document bus message kind ${kind}`);
 }

@@ -10,6 +10,27 @@ describe('collaborative documents with the real y-websocket client', () => {
     server = await startServer();
   });
 
+  test('formatted text (marks) keeps flowing: every later edit is relayed and stored', async () => {
+    // a remote change to formatted text makes Yjs run a second, empty transaction; it once hid the change
+    const a = yClient(server.wsUrl, 'doc-marks', await server.token('ada', 'student'));
+    const b = yClient(server.wsUrl, 'doc-marks', await server.token('bob', 'student'));
+    await Promise.all([synced(a), synced(b)]);
+    const text = new Y.XmlText();
+    const paragraph = new Y.XmlElement('paragraph');
+    paragraph.insert(0, [text]);
+    a.doc.getXmlFragment('default').insert(0, [paragraph]);
+    text.insert(0, 'Hello ');
+    text.insert(6, 'b', { bold: true });
+    text.insert(7, 'old', { bold: true });
+    text.insert(10, ' world', { bold: null });
+    await docReaches(b.doc, (d) => fragmentText(d).includes('world'));
+    assert.equal(fragmentText(b.doc), fragmentText(a.doc));
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, new Uint8Array(await (await server.api('/api/v1/docs/doc-marks')).arrayBuffer()));
+    assert.equal(fragmentText(copy), fragmentText(a.doc));
+    assert.match(fragmentText(copy), /<bold>bold<\/bold> world/);
+  });
+
   test('two editors sync, converge both ways, and a late joiner gets the whole document', async () => {
     const a = yClient(server.wsUrl, 'doc-basic', await server.token('alice', 'student'));
     const b = yClient(server.wsUrl, 'doc-basic', await server.token('bob', 'instructor'));

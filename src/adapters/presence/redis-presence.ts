@@ -12,6 +12,13 @@ export interface RedisPresenceOptions {
   readonly heartbeatMs?: number;
   /** Told about users who went offline because the instance holding their last connections died. */
   readonly onReapedOffline?: (users: ReadonlyArray<{ userId: string; role: Role }>) => void;
+  /** Told, on the instance that reaped it and only there, that another instance was found dead and reaped. */
+  readonly onInstanceReaped?: (instanceId: string) => void;
+  /**
+   * Told that this instance had been reaped by another while it was alive (frozen for longer than the reaping
+   * delay); its presence share has been written back already.
+   */
+  readonly onReapedWhileAlive?: () => void;
 }
 
 // KEYS: users, roles, instance counts. ARGV: user, role, delta. Returns the user's new total.
@@ -27,10 +34,15 @@ end
 if tonumber(ARGV[3]) > 0 and total == tonumber(ARGV[3]) then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
 return total`;
 
-// Remove a dead instance's connections. KEYS: users, roles, dead instance counts, instances zset. ARGV: instance.
-// Returns a flat list user, role of users whose total dropped to zero. Atomic, so only one reaper announces.
+// Remove a dead instance's connections. KEYS: users, roles, dead instance counts, instances zset.
+// ARGV: instance, dead-before (epoch ms). Returns {0} when the instance is no longer dead (it heartbeated since, or
+// another instance reaped it first), else {1, user, role, …} with the users whose total dropped to zero.
+// Atomic, so exactly one reaper sees 1 and announces.
 const REAP = `
-local offline = {}
+local score = redis.call('ZSCORE', KEYS[4], ARGV[1])
+if not score or tonumber(score) > tonumber(ARGV[2]) then return {0} end
+redis.call('ZREM', KEYS[4], ARGV[1])
+local result = {1}
 local counts = redis.call('HGETALL', KEYS[3])
 for i = 1, #counts, 2 do
   local user = counts[i]
@@ -39,13 +51,20 @@ for i = 1, #counts, 2 do
     local role = redis.call('HGET', KEYS[2], user) or ''
     redis.call('HDEL', KEYS[1], user)
     redis.call('HDEL', KEYS[2], user)
-    table.insert(offline, user)
-    table.insert(offline, role)
+    table.insert(result, user)
+    table.insert(result, role)
   end
 end
 redis.call('DEL', KEYS[3])
-redis.call('ZREM', KEYS[4], ARGV[1])
-return offline`;
+return result`;
+
+// KEYS: instances zset. ARGV: instance, now. Returns 1 if the instance was registered, 0 if it was not (first beat,
+// reaped by another instance, or Redis lost it).
+const HEARTBEAT = `
+local known = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+if known then return 1 end
+return 0`;
 
 // Make this instance's share match its local truth after a reconnect (Redis may have restarted empty, or kept
 // everything). KEYS: users, roles, instance counts. ARGV: user, role, count, user, role, count, …
@@ -80,8 +99,9 @@ interface LocalUser {
 /**
  * Presence across instances in Redis: a total per user, the user's role, and each instance's own counts, so that
  * a dead instance's connections can be subtracted by whoever notices first. Every instance heartbeats into a
- * sorted set; one silent for three periods is reaped (its users go offline, announced once).
- * While Redis is away, changes are kept locally and written back on reconnect (edges during the outage are not
+ * sorted set; one silent for three periods is reaped (its users go offline, announced once, and the one reaper
+ * reports the instance down). An instance that finds itself reaped while alive (it was frozen) writes its share back
+ * and reports that too. While Redis is away, changes are kept locally and written back on reconnect (edges during the outage are not
  * announced cluster-wide).
  */
 export class RedisPresence implements PresenceTracker {
@@ -91,6 +111,8 @@ export class RedisPresence implements PresenceTracker {
   private readonly heartbeatMs: number;
   private timer: NodeJS.Timeout | undefined;
   private dirty = false;
+  /** This instance's heartbeat has been in Redis (a later beat that finds it missing means it was reaped). */
+  private registered = false;
 
   constructor(private readonly options: RedisPresenceOptions) {
     const p = `${options.keyPrefix}presence:`;
@@ -99,6 +121,8 @@ export class RedisPresence implements PresenceTracker {
     this.redis = createRedisConnection(options.url, `uhs-presence-${options.instanceId}`, options.logger);
     let readyBefore = false;
     this.redis.on('ready', () => {
+      // Redis may have restarted empty: being missing from it is no sign of having been reaped
+      this.registered = false;
       if (readyBefore || this.dirty) void this.resync();
       readyBefore = true;
     });
@@ -168,19 +192,21 @@ export class RedisPresence implements PresenceTracker {
 
   /** Reap instances that stopped heartbeating (run by every instance; the script makes it happen once). */
   async reapDead(now = Date.now()): Promise<void> {
-    const dead = await this.redis.zrangebyscore(this.keys.instances, '-inf', now - this.heartbeatMs * 3);
+    const deadBefore = now - this.heartbeatMs * 3;
+    const dead = await this.redis.zrangebyscore(this.keys.instances, '-inf', deadBefore);
     for (const instance of dead) {
       if (instance === this.options.instanceId) continue;
-      const flat = (await this.redis.eval(REAP, 4, this.keys.users, this.keys.roles, `${this.options.keyPrefix}presence:instance:${instance}`, this.keys.instances, instance)) as string[];
+      const instanceKey = `${this.options.keyPrefix}presence:instance:${instance}`;
+      const reply = (await this.redis.eval(REAP, 4, this.keys.users, this.keys.roles, instanceKey, this.keys.instances, instance, deadBefore)) as Array<string | number>;
+      if (Number(reply[0]) !== 1) continue;
       const users: Array<{ userId: string; role: Role }> = [];
-      for (let i = 0; i < flat.length; i += 2) {
-        const role = flat[i + 1];
-        if (isRole(role)) users.push({ userId: flat[i]!, role });
+      for (let i = 1; i < reply.length; i += 2) {
+        const role = String(reply[i + 1]);
+        if (isRole(role)) users.push({ userId: String(reply[i]), role });
       }
-      if (users.length > 0) {
-        this.options.logger.warn({ instance, users: users.length }, 'reaped presence of a dead instance');
-        this.options.onReapedOffline?.(users);
-      }
+      this.options.logger.warn({ instance, users: users.length }, 'reaped presence of a dead instance');
+      this.options.onInstanceReaped?.(instance);
+      if (users.length > 0) this.options.onReapedOffline?.(users);
     }
   }
 
@@ -195,7 +221,14 @@ export class RedisPresence implements PresenceTracker {
 
   private async beat(): Promise<void> {
     try {
-      await this.redis.zadd(this.keys.instances, Date.now(), this.options.instanceId);
+      const known = Number(await this.redis.eval(HEARTBEAT, 1, this.keys.instances, this.options.instanceId, Date.now()));
+      // registered before, missing now, and no reconnect in between: another instance took us for dead
+      const reaped = known === 0 && this.registered;
+      this.registered = true;
+      if (reaped) this.options.logger.warn('this instance was reaped while alive; writing its presence back');
+      // also heals a change that failed without a reconnect
+      if (reaped || this.dirty) await this.resync();
+      if (reaped && !this.dirty) this.options.onReapedWhileAlive?.();
       await this.reapDead();
     } catch {
       this.dirty = true;
@@ -209,6 +242,7 @@ export class RedisPresence implements PresenceTracker {
       await this.redis.eval(RESYNC, 3, this.keys.users, this.keys.roles, this.keys.mine, ...args);
       await this.redis.zadd(this.keys.instances, Date.now(), this.options.instanceId);
       this.dirty = false;
+      this.registered = true;
     } catch (error) {
       this.dirty = true;
       this.options.logger.warn({ err: error }, 'presence resync failed');

@@ -1,4 +1,5 @@
 import type { Bus } from '../../core/bus.js';
+import type { ClusterEvents } from '../../core/cluster-events.js';
 import type { MetricsRegistry } from '../../core/metrics.js';
 import type { SortableIdGenerator } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
@@ -20,6 +21,8 @@ export interface ChatFeatureOptions {
   readonly logger: Logger;
   /** AI_SUGGESTION_TIMEOUT_SECONDS, in ms. */
   readonly suggestionTimeoutMs: number;
+  /** Signals of other instances dying and of this one having to resync (several instances). */
+  readonly cluster?: ClusterEvents;
 }
 
 /** The support chat, composed: the endpoint handler, the ticket service for the HTTP API, and shutdown. */
@@ -33,7 +36,7 @@ export class ChatFeature {
   constructor(options: ChatFeatureOptions) {
     const { bus, store, logger } = options;
     const chatLogger = logger.child({ component: 'chat' });
-    this.rooms = new ChatRooms({ bus, store, logger: chatLogger });
+    this.rooms = new ChatRooms({ bus, store, logger: chatLogger, cluster: options.cluster });
     this.tickets = new TicketService({ store, bus });
     this.suggestions = new SuggestionService({ store, suggester: options.suggester, stats: this.stats, timeoutMs: options.suggestionTimeoutMs });
     this.handler = new ChatHandler({

@@ -82,6 +82,7 @@ export class ChatHandler implements EndpointHandler<ChatMember> {
         return peer.isOpen ? close('forbidden', 'not a participant of this ticket') : close('normal');
       }
       room.activate(member);
+      member.historyNewest = messages.at(-1)?.id;
       peer.sendText(historyFrame(messages, room.participantList(), receipts));
       const backlog = member.backlog ?? [];
       member.backlog = null;
@@ -257,7 +258,7 @@ export class ChatHandler implements EndpointHandler<ChatMember> {
 
   private publishTyping(room: ChatRoom, member: ChatMember, isTyping: boolean): void {
     const frame = encodeEnvelope('typing', { user_id: member.userId, role: member.role, is_typing: isTyping });
-    room.publish({ kind: 'typing', origin: room.origin, userId: member.userId, frame });
+    room.publish({ kind: 'typing', origin: room.origin, userId: member.userId, frame, role: member.role, isTyping });
   }
 
   private async readReceipt(member: ChatMember, messageId: string): Promise<void> {

@@ -22,6 +22,8 @@ export class ChatMember {
   readonly staff: boolean;
   /** Non-null while the history is being loaded: live traffic waits here. */
   backlog: BacklogItem[] | null = [];
+  /** The newest message of the history it was sent: older messages found missing later are not sent again. */
+  historyNewest: string | undefined;
   /** Counted in the room's users (user_joined sent if it was the user's first connection). */
   active = false;
   /** The socket is gone; queued chat messages are still stored, nothing else is done. */

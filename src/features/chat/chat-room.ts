@@ -3,11 +3,22 @@ import { close } from '../../protocol/close-codes.js';
 import { encodeEnvelope } from '../../protocol/envelope.js';
 import type { ParticipantData } from '../../protocol/chat-messages.js';
 import type { Role } from '../../protocol/roles.js';
+import { messageFrame } from './chat-frames.js';
 import type { ChatMember } from './chat-member.js';
-import { chatTopic, type ChatBusMessage } from './chat-topic.js';
-import type { Ticket } from './ticket-store.js';
+import { chatTopic, type ChatBusMessage, type PresentUser } from './chat-topic.js';
+import type { ChatMessage, Ticket } from './ticket-store.js';
 
 export type RoomPhase = 'loading' | 'open' | 'closing' | 'closed';
+
+/** What every room reports to its registry (one object for all rooms). */
+export interface ChatRoomHooks {
+  readonly onError: (error: unknown) => void;
+  /** The room may have missed chat messages on the bus: compare with storage (see `deliverMissed`). */
+  readonly catchUp: (room: ChatRoom) => void;
+}
+
+/** Ids of the chat messages delivered lately, to deliver a message missed on the bus once and only once. */
+const DELIVERED_IDS_KEPT = 1000;
 
 /**
  * One ticket's room on this instance: its members (connections), who is present (across instances, learned
@@ -22,6 +33,10 @@ export class ChatRoom {
   private readonly localUsers = new Map<string, { role: Role; connections: number }>();
   /** Users present in the room on any instance, with the instances they are on. */
   private readonly participants = new Map<string, { role: Role; instances: Set<string> }>();
+  /** Users typing through another instance, with that instance (their indicator ends if it dies). */
+  private readonly remoteTyping = new Map<string, { role: Role; origin: string }>();
+  /** Chat messages delivered to the members, most recent last. */
+  private readonly delivered = new Set<string>();
   private readonly topic;
   private current: Ticket | undefined;
   private unsubscribe: Unsubscribe | undefined;
@@ -30,7 +45,7 @@ export class ChatRoom {
   constructor(
     readonly ticketId: string,
     private readonly bus: Bus,
-    private readonly onError: (error: unknown) => void,
+    private readonly hooks: ChatRoomHooks,
   ) {
     this.topic = chatTopic(ticketId);
   }
@@ -115,7 +130,48 @@ export class ChatRoom {
   }
 
   publish(message: ChatBusMessage): void {
-    this.bus.publish(this.topic, message).catch(this.onError);
+    this.bus.publish(this.topic, message).catch(this.hooks.onError);
+  }
+
+  /**
+   * This instance may have missed room traffic, or was taken for dead: announce who is here (the other rooms of the
+   * ticket replace what they knew of this instance, and answer with their own snapshot) and catch up on messages.
+   */
+  resync(): void {
+    if (this.phase !== 'open') return;
+    // their end may have been lost: indicators from other instances end (a user still typing shows again on the next start)
+    for (const [userId, { role }] of [...this.remoteTyping]) this.typingEnded(userId, role);
+    this.publish({ kind: 'resync', origin: this.origin, users: this.localSnapshot() });
+    this.hooks.catchUp(this);
+  }
+
+  /** Another instance died: its users leave (user_left where it was their last instance), its typing ends. */
+  instanceDown(instanceId: string): void {
+    if (this.phase !== 'open' || instanceId === this.origin) return;
+    for (const [userId, { role, origin }] of this.remoteTyping) {
+      if (origin === instanceId) this.typingEnded(userId, role);
+    }
+    for (const [userId, { role, instances }] of [...this.participants]) {
+      if (instances.has(instanceId)) this.left(userId, role, instanceId);
+    }
+  }
+
+  /**
+   * Recent messages read from storage (oldest first): those not delivered yet go to the members that may see them
+   * and did not get them in their history. Messages of the outage of a bus link arrive this way.
+   */
+  deliverMissed(messages: readonly ChatMessage[]): void {
+    if (this.phase !== 'open') return;
+    for (const message of messages) {
+      if (this.delivered.has(message.id)) continue;
+      this.markDelivered(message.id);
+      const frame = Buffer.from(messageFrame(message));
+      for (const member of this.members) {
+        if (message.isInternal && !member.staff) continue;
+        if (member.historyNewest !== undefined && message.id <= member.historyNewest) continue;
+        member.deliver(frame, message.id, false);
+      }
+    }
   }
 
   /** Delivery of the ticket's bus traffic to this instance's members. */
@@ -124,8 +180,14 @@ export class ChatRoom {
     if (this.phase !== 'open') return;
     switch (message.kind) {
       case 'message':
+        if (this.delivered.has(message.id)) return;
+        this.markDelivered(message.id);
         return this.fanOut(Buffer.from(message.frame), message.internal, undefined, message.id, false);
       case 'typing':
+        if (message.origin !== this.origin && message.role !== undefined) {
+          if (message.isTyping) this.remoteTyping.set(message.userId, { role: message.role, origin: message.origin });
+          else this.remoteTyping.delete(message.userId);
+        }
         return this.fanOut(Buffer.from(message.frame), false, message.userId, undefined, true);
       case 'read':
         return this.fanOut(Buffer.from(message.frame), message.internal, message.userId, undefined, false);
@@ -135,15 +197,47 @@ export class ChatRoom {
           : this.left(message.userId, message.role, message.origin);
       case 'presence_sync':
         if (message.origin !== this.origin && this.localUsers.size > 0) {
-          const users = [...this.localUsers].map(([userId, { role }]) => ({ userId, role }));
-          this.publish({ kind: 'presence_snapshot', origin: this.origin, users });
+          this.publish({ kind: 'presence_snapshot', origin: this.origin, users: this.localSnapshot() });
         }
         return;
       case 'presence_snapshot':
+        if (message.origin !== this.origin) this.replacePresence(message.origin, message.users);
+        return;
+      case 'resync':
         if (message.origin === this.origin) return;
-        for (const { userId, role } of message.users) this.joined(userId, role, message.origin);
+        for (const [userId, { role, origin }] of [...this.remoteTyping]) if (origin === message.origin) this.typingEnded(userId, role);
+        this.replacePresence(message.origin, message.users);
+        // answered even when empty: the asker may still list users of ours who left while it was away
+        this.publish({ kind: 'presence_snapshot', origin: this.origin, users: this.localSnapshot() });
+        this.hooks.catchUp(this);
         return;
     }
+  }
+
+  private localSnapshot(): PresentUser[] {
+    return [...this.localUsers].map(([userId, { role }]) => ({ userId, role }));
+  }
+
+  /** A complete snapshot of `origin`: its users join, those attributed to it and not listed leave. */
+  private replacePresence(origin: string, users: readonly PresentUser[]): void {
+    const listed = new Set(users.map((user) => user.userId));
+    for (const [userId, typing] of this.remoteTyping) {
+      if (typing.origin === origin && !listed.has(userId)) this.typingEnded(userId, typing.role);
+    }
+    for (const [userId, { role, instances }] of [...this.participants]) {
+      if (instances.has(origin) && !listed.has(userId)) this.left(userId, role, origin);
+    }
+    for (const { userId, role } of users) this.joined(userId, role, origin);
+  }
+
+  private typingEnded(userId: string, role: Role): void {
+    this.remoteTyping.delete(userId);
+    this.fanOut(Buffer.from(encodeEnvelope('typing', { user_id: userId, role, is_typing: false })), false, userId, undefined, true);
+  }
+
+  private markDelivered(id: string): void {
+    this.delivered.add(id);
+    if (this.delivered.size > DELIVERED_IDS_KEPT) this.delivered.delete(this.delivered.values().next().value!);
   }
 
   private fanOut(frame: Buffer, staffOnly: boolean, exceptUser: string | undefined, id: string | undefined, droppable: boolean): void {

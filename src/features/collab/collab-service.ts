@@ -1,4 +1,5 @@
 import type { Bus, Topic } from '../../core/bus.js';
+import type { ClusterEvents } from '../../core/cluster-events.js';
 import type { MetricsRegistry } from '../../core/metrics.js';
 import { decodeDocBusMessage, docTopicName, encodeDocBusMessage, type DocBusMessage } from '../../protocol/yjs-bus.js';
 import type { Logger } from '../../shared/logger.js';
@@ -21,6 +22,8 @@ export interface CollabServiceOptions {
   /** Largest frame used to send a document's state to a peer (default 256 KiB). */
   readonly maxFrameBytes?: number;
   readonly metrics?: MetricsRegistry;
+  /** Signals of other instances dying and of this one having to resync (several instances). */
+  readonly cluster?: ClusterEvents;
 }
 
 const DOC_CODEC = { encode: encodeDocBusMessage, decode: decodeDocBusMessage };
@@ -54,7 +57,7 @@ export class CollabService {
         saveIntervalMs: options.saveIntervalMs,
         observeSave: (seconds) => saveLatency?.observe(seconds),
       },
-      options.logger,
+      { logger: options.logger, cluster: options.cluster },
     );
     this.endpoint = new YjsEndpoint({ rooms: this.rooms, authorize: options.authorize ?? allowAllDocuments, stats, logger: options.logger });
     if (options.metrics) this.registerMetrics(options.metrics);

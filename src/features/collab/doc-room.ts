@@ -1,12 +1,13 @@
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import type { Bus, Topic, Unsubscribe } from '../../core/bus.js';
+import type { Bus, Topic } from '../../core/bus.js';
 import type { Peer, SendOptions } from '../../core/peer.js';
 import type { DocBusMessage } from '../../protocol/yjs-bus.js';
 import { documentSource, structChunks } from '../../protocol/yjs-chunks.js';
 import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, type YjsFraming, type YjsMessage } from '../../protocol/yjs-messages.js';
 import type { Logger } from '../../shared/logger.js';
 import type { CollabStats } from './collab-stats.js';
+import { DocBusLink, type LinkedDocument } from './doc-bus-link.js';
 import type { DocStore } from './doc-store.js';
 import type { UpdateJournal } from './update-journal.js';
 
@@ -20,8 +21,11 @@ export interface CollabPeerState {
 
 export type CollabPeer = Peer<CollabPeerState>;
 
-/** Where a change to a room's document or awareness came from (the Yjs transaction origin). */
-export type ChangeOrigin = CollabPeer | 'bus' | 'storage' | 'leave';
+/**
+ * Where a change to a room's document or awareness came from (the Yjs transaction origin). `instance-down`: the
+ * awareness states of peers of a dead instance, removed by every instance on its own.
+ */
+export type ChangeOrigin = CollabPeer | 'bus' | 'storage' | 'leave' | 'instance-down';
 
 /** An update on its way to the log, then to the other peers and instances. */
 export interface RoomEntry {
@@ -64,7 +68,7 @@ const COMPACTION_DUTY_FACTOR = 20;
  * Every change a peer makes is applied here, appended to the journal, and relayed (to the other peers and, over
  * the bus, to other instances) only once the journal has made it durable.
  */
-export class DocRoom {
+export class DocRoom implements LinkedDocument {
   readonly doc = new Y.Doc();
   readonly awareness = new Awareness(this.doc);
   readonly peers = new Set<CollabPeer>();
@@ -76,29 +80,30 @@ export class DocRoom {
   private changes = 0;
   private approxBytes = 0;
   private nextSaveAt = 0;
-  private busSeq = 0;
-  private readonly lastSeqOf = new Map<string, number>();
-  private busBacklog: DocBusMessage[] | undefined = [];
-  private unsubscribe: Unsubscribe | undefined;
+  /** Awareness client ids of peers on other instances, with the instance that relayed their latest state. */
+  private readonly remoteClients = new Map<number, string>();
+  /** The instance whose awareness update is being applied (set around `applyAwarenessUpdate`). */
+  private awarenessFrom: string | undefined;
+  private readonly link: DocBusLink;
   private lock: Promise<unknown> = Promise.resolve();
   private transactionChanged = false;
-  private readonly topic: Topic<DocBusMessage>;
 
   constructor(
     readonly docId: string,
     private readonly ctx: RoomContext,
   ) {
-    this.topic = ctx.topic(docId);
+    this.link = new DocBusLink(this, ctx.bus, ctx.topic(docId), ctx.logger);
     this.awareness.setLocalState(null);
     this.doc.on('afterTransaction', (transaction: Y.Transaction) => {
-      this.transactionChanged = changedBy(transaction);
+      // a remote change to formatted text makes Yjs run a second, empty clean-up transaction: keep the first verdict
+      this.transactionChanged ||= changedBy(transaction);
     });
     this.awareness.on('update', (changes: AwarenessChanges, origin: unknown) => this.awarenessChanged(changes, origin));
   }
 
   /** Subscribe to other instances first (buffering), then read storage: nothing committed in between is missed. */
   async load(): Promise<void> {
-    this.unsubscribe = await this.ctx.bus.subscribe(this.topic, (message) => this.fromBus(message));
+    await this.link.subscribe();
     const stored = await this.ctx.store.load(this.docId);
     if (this.phase === 'closed') return;
     if (stored.state) {
@@ -113,9 +118,8 @@ export class DocRoom {
     this.version = stored.version;
     this.dirty = stored.updates.length > 0;
     this.phase = 'open';
-    const backlog = this.busBacklog ?? [];
-    this.busBacklog = undefined;
-    for (const message of backlog) this.fromBus(message);
+    // the other instances answer with their view and their peers' awareness (a newcomer sees their cursors at once)
+    this.link.open();
   }
 
   join(peer: CollabPeer): void {
@@ -199,10 +203,7 @@ export class DocRoom {
   /** After the journal made this room's updates durable: tell the other instances (with their log ids). */
   publish(ids: readonly number[], updates: readonly Uint8Array[]): void {
     for (const id of ids) this.knownIds.add(id);
-    const message: DocBusMessage = { kind: 'updates', instance: this.ctx.bus.instanceId, seq: ++this.busSeq, ids, updates };
-    this.ctx.bus.publish(this.topic, message).catch((error: unknown) => {
-      this.ctx.logger.warn({ err: error, docId: this.docId }, 'publishing document updates failed');
-    });
+    this.link.publishUpdates(ids, updates);
   }
 
   /**
@@ -235,6 +236,26 @@ export class DocRoom {
     return run;
   }
 
+  /**
+   * This instance may have missed bus messages (Redis reconnected) or was taken for dead: read what others stored
+   * meanwhile, then tell them our view (they heal if they lack something, and answer with theirs) and our peers'
+   * awareness states. Heals an outage that no later message reveals.
+   */
+  resync(): Promise<void> {
+    if (this.phase !== 'open' && this.phase !== 'closing') return Promise.resolve();
+    return this.heal().finally(() => {
+      if (!this.isClosed()) this.link.announce();
+    });
+  }
+
+  /** Another instance died: the awareness states its peers introduced are removed here (no ghost cursors). */
+  instanceDown(instanceId: string): void {
+    if (this.phase === 'closed') return;
+    const ids: number[] = [];
+    for (const [clientId, instance] of this.remoteClients) if (instance === instanceId) ids.push(clientId);
+    if (ids.length > 0) removeAwarenessStates(this.awareness, ids, 'instance-down');
+  }
+
   /** Closes every peer (they reconnect and resync) and forgets the in-memory document without saving it. */
   fail(code: 1011 | 1013, reason: string): void {
     for (const peer of [...this.peers]) peer.close({ code, reason });
@@ -244,7 +265,7 @@ export class DocRoom {
   destroy(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
-    this.unsubscribe?.();
+    this.link.close();
     this.doc.destroy(); // destroys the awareness (and its timer) too
   }
 
@@ -339,20 +360,11 @@ export class DocRoom {
     this.ctx.journal.append(entry);
   }
 
-  private fromBus(message: DocBusMessage): void {
-    if (message.instance === this.ctx.bus.instanceId || this.phase === 'closed') return;
-    if (this.busBacklog) {
-      this.busBacklog.push(message);
-      return;
-    }
-    if (message.kind === 'awareness') {
-      applyAwarenessUpdate(this.awareness, message.update, 'bus');
-      return;
-    }
-    const last = this.lastSeqOf.get(message.instance);
-    this.lastSeqOf.set(message.instance, message.seq);
-    for (const id of message.ids) this.knownIds.add(id);
-    for (const update of message.updates) {
+  /** Another instance's updates, already durable: applied and relayed to local peers, not stored again. */
+  applyFromBus(ids: readonly number[], updates: readonly Uint8Array[]): void {
+    if (this.phase === 'closed') return;
+    for (const id of ids) this.knownIds.add(id);
+    for (const update of updates) {
       if (hasPending(this.doc)) {
         this.applyCaptured(update, 'bus', false);
         continue;
@@ -363,10 +375,22 @@ export class DocRoom {
         this.relay({ docId: this.docId, update, room: this, sender: undefined, frame: undefined, framing: undefined });
       }
     }
-    // messages of that instance were lost (a network bus is at most once): what they carried is in the log
-    if (last !== undefined && message.seq !== last + 1) {
-      this.heal().catch((error: unknown) => this.ctx.logger.warn({ err: error, docId: this.docId }, 'healing from storage failed'));
+  }
+
+  applyAwarenessFromBus(update: Uint8Array, instance: string): void {
+    if (this.phase === 'closed') return;
+    this.awarenessFrom = instance;
+    try {
+      applyAwarenessUpdate(this.awareness, update, 'bus');
+    } finally {
+      this.awarenessFrom = undefined;
     }
+  }
+
+  localAwareness(): Uint8Array | undefined {
+    const ids: number[] = [];
+    for (const peer of this.peers) for (const id of peer.state!.clientIds) if (this.awareness.states.has(id)) ids.push(id);
+    return ids.length > 0 ? encodeAwarenessUpdate(this.awareness, ids) : undefined;
   }
 
   private sendState(peer: CollabPeer, stateVector: Uint8Array): void {
@@ -414,9 +438,16 @@ export class DocRoom {
     if (this.phase === 'closed') return;
     const from = typeof origin === 'object' && origin !== null ? (origin as CollabPeer) : undefined;
     if (from?.state) {
-      for (const id of added) from.state.clientIds.add(id);
+      // `updated` too: a client that moved here from another instance renews the state it had there
+      for (const id of added.concat(updated)) {
+        from.state.clientIds.add(id);
+        this.remoteClients.delete(id);
+      }
       for (const id of removed) from.state.clientIds.delete(id);
+    } else if (origin === 'bus' && this.awarenessFrom !== undefined) {
+      for (const id of added.concat(updated)) this.remoteClients.set(id, this.awarenessFrom);
     }
+    for (const id of removed) this.remoteClients.delete(id);
     const update = encodeAwarenessUpdate(this.awareness, added.concat(updated, removed));
     let yFrame: Uint8Array | undefined;
     let flatFrame: Uint8Array | undefined;
@@ -425,10 +456,7 @@ export class DocRoom {
       if (peer.state!.framing === 'flat') peer.sendBinary((flatFrame ??= encodeAwareness(update, 'flat')), DROPPABLE);
       else peer.sendBinary((yFrame ??= encodeAwareness(update, 'y-websocket')), DROPPABLE);
     }
-    if (from || origin === 'leave') {
-      const message: DocBusMessage = { kind: 'awareness', instance: this.ctx.bus.instanceId, update };
-      this.ctx.bus.publish(this.topic, message).catch(() => undefined);
-    }
+    if (from || origin === 'leave') this.link.publishAwareness(update);
   }
 }
 

@@ -1,4 +1,6 @@
 import * as Y from 'yjs';
+import type { Unsubscribe } from '../../core/bus.js';
+import type { ClusterEvents } from '../../core/cluster-events.js';
 import type { Logger } from '../../shared/logger.js';
 import { DocRoom, type RoomContext, type RoomEntry } from './doc-room.js';
 
@@ -12,11 +14,32 @@ export class DocRooms {
   private readonly unloading = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly logger: Logger;
+  private readonly unsubscribes: Unsubscribe[] = [];
 
   constructor(
     private readonly ctx: RoomContext,
-    private readonly logger: Logger,
-  ) {}
+    options: {
+      readonly logger: Logger;
+      /** Instance down → awareness of its peers is removed; resync → every open document heals and re-announces. */
+      readonly cluster?: ClusterEvents;
+    },
+  ) {
+    this.logger = options.logger;
+    const { cluster } = options;
+    if (cluster) {
+      this.unsubscribes.push(
+        cluster.onInstanceDown((instanceId) => {
+          for (const room of this.rooms.values()) room.instanceDown(instanceId);
+        }),
+        cluster.onResync(() => {
+          for (const room of this.rooms.values()) {
+            room.resync().catch((error: unknown) => this.logger.warn({ err: error, docId: room.docId }, 'document resync failed'));
+          }
+        }),
+      );
+    }
+  }
 
   /** Start the periodic compaction (every `saveIntervalMs`). */
   start(): void {
@@ -105,6 +128,7 @@ export class DocRooms {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
     await Promise.allSettled([...this.loading.values()]);
     await this.ctx.journal.flush();
     await Promise.allSettled([...this.unloading]);

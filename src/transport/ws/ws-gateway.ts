@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { AuthUser, TokenVerifier } from '../../core/auth.js';
 import type { ConnectionRegistry } from '../../core/connection-registry.js';
+import type { ConnectionLimits } from '../../core/limits.js';
 import type { EndpointHandler, Peer } from '../../core/peer.js';
 import type { Stats } from '../../core/stats.js';
 import { close, type Close } from '../../protocol/close-codes.js';
@@ -30,13 +31,7 @@ export interface WsGatewayOptions {
   readonly logger: Logger;
   readonly allowedOrigins: readonly string[];
   readonly heartbeatIntervalMs: number;
-  readonly limits: {
-    readonly maxMessageBytes: number;
-    readonly yjsMaxMessageBytes: number;
-    readonly ratePerSecond: number;
-    readonly maxConnectionsPerUser: number;
-    readonly sendBufferLimitBytes: number;
-  };
+  readonly limits: ConnectionLimits;
   readonly newConnectionId: () => string;
 }
 
