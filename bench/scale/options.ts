@@ -1,5 +1,6 @@
 /** Command-line options of the scale-out benchmark. */
 import { parseArgs } from 'node:util';
+import { positive, positiveInt, positiveList } from '../shared/cli-values.js';
 
 export interface ScaleOptions {
   readonly connections: number;
@@ -32,18 +33,6 @@ export const USAGE = `usage: node --import tsx bench/scale/run.ts [options]
   --quick                   smoke run: 400 connections, 2 s phases
   -h, --help`;
 
-function positive(value: string, name: string): number {
-  const n = Number(value.replaceAll('_', ''));
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: not a positive number: ${value}`);
-  return n;
-}
-
-function positiveInt(value: string, name: string): number {
-  const n = positive(value, name);
-  if (!Number.isInteger(n)) throw new Error(`--${name}: not an integer: ${value}`);
-  return n;
-}
-
 /** Parses argv; returns null when help was asked for. */
 export function parseScaleOptions(argv: readonly string[]): ScaleOptions | null {
   const { values } = parseArgs({
@@ -67,17 +56,12 @@ export function parseScaleOptions(argv: readonly string[]): ScaleOptions | null 
   const quick = values.quick;
   const pick = <T>(value: string | undefined, name: string, parse: (v: string, n: string) => T, fallback: T): T =>
     value === undefined ? fallback : parse(value, name);
-  const rates = (v: string, n: string): number[] => {
-    const items = v.split(',').filter((item) => item.trim() !== '');
-    if (items.length === 0) throw new Error(`--${n} needs at least one value`);
-    return items.map((item) => positive(item.trim(), n));
-  };
   const clientProcesses = pick(values.clients, 'clients', positiveInt, 4);
   if (clientProcesses < 2) throw new Error('--clients: at least 2 (one per side)');
   return {
     connections: pick(values.connections, 'connections', positiveInt, quick ? 400 : 10_000),
     durationS: pick(values.duration, 'duration', positive, quick ? 2 : 10),
-    rates: pick(values.rates, 'rates', rates, quick ? [5] : [1, 3]),
+    rates: pick(values.rates, 'rates', positiveList, quick ? [5] : [1, 3]),
     clientProcesses,
     connectConcurrency: pick(values['connect-concurrency'], 'connect-concurrency', positiveInt, 64),
     publishers: pick(values.publishers, 'publishers', positiveInt, 4),

@@ -8,7 +8,7 @@ import { nowMs } from '../fanout/protocol.js';
 import { publishAtMaxRate, publishAtRate, type PublishResult } from '../fanout/publisher.js';
 import { Histogram, type LatencySummary } from '../fanout/stats.js';
 import { metricValue } from '../shared/prometheus-text.js';
-import { readCpuSeconds, readMachineCpuSeconds } from '../shared/proc-stats.js';
+import { ownCpuSeconds, readCpuSecondsOrZero, readMachineCpuSeconds } from '../shared/proc-stats.js';
 import { commandCalls, type PrivateRedis } from '../shared/redis-server.js';
 import type { Deployment } from './deployment.js';
 import type { ScaleOptions } from './options.js';
@@ -87,18 +87,7 @@ export interface PhaseContext {
   readonly background: RedisBackground;
 }
 
-function cpuOf(pid: number): number {
-  try {
-    return readCpuSeconds(pid);
-  } catch {
-    return 0; // exited
-  }
-}
-
-function ownCpuSeconds(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1e6;
-}
+const cpuOf = readCpuSecondsOrZero;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

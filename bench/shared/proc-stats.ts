@@ -71,3 +71,18 @@ export function readMachineCpuSeconds(): MachineCpu {
   const hz = clockTicksPerSecond();
   return { busy: (user + nice + system + irq + softirq + steal) / hz, irq: (irq + softirq) / hz };
 }
+
+/** `readCpuSeconds`, or 0 for a process that has exited. */
+export function readCpuSecondsOrZero(pid: number): number {
+  try {
+    return readCpuSeconds(pid);
+  } catch {
+    return 0;
+  }
+}
+
+/** User + system CPU of this process so far, in seconds. */
+export function ownCpuSeconds(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+}

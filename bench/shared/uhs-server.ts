@@ -10,12 +10,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mintAccessToken } from '../../src/adapters/auth/token-minter.js';
 import type { Role } from '../../src/protocol/roles.js';
+import { freePort } from '../fanout/servers.js';
 import { onCleanup, stopChild, track } from './child-processes.js';
 import { parsePrometheus, type MetricSamples } from './prometheus-text.js';
 import { collectGarbage, readHeapUsage, type HeapUsage } from './remote-gc.js';
@@ -25,6 +25,8 @@ const repoRoot = path.resolve(sharedDir, '..', '..');
 const ENTRY = path.join(repoRoot, 'src', 'bin', 'uhs-realtime.ts');
 const EXIT_WITH_PARENT = pathToFileURL(path.join(sharedDir, 'exit-with-parent.ts')).href;
 const OUTPUT_TAIL_CHARS = 4_000;
+
+export { freePort };
 
 /** What the instances of one deployment have in common. */
 export interface SharedDeployment {
@@ -68,19 +70,6 @@ export interface UhsServer {
   output(): string;
   readonly exited: boolean;
   stop(): Promise<void>;
-}
-
-/** A port nobody listens on right now (the kernel's pick; tiny race until the child binds it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 function sleep(ms: number): Promise<void> {

@@ -6,9 +6,9 @@
  * time, may ping, and closes cleanly (1000) or drops (no close frame). Started with `fork` by run.ts.
  */
 import WebSocket from 'ws';
-import { mintAccessToken } from '../../src/adapters/auth/token-minter.js';
 import { ROLES, type Role } from '../../src/protocol/roles.js';
 import { childMain } from '../shared/ipc-child.js';
+import { tokenCache } from './tokens.js';
 import { bump, type ChurnIn, type ChurnOut, type ChurnPlan, type ChurnReport, type Counts, type ServerAccess } from './protocol.js';
 
 const MAX_LIFETIME_MS = 40 * 60_000;
@@ -22,7 +22,6 @@ const PING_SHARE = 0.5;
 
 let access: ServerAccess | null = null;
 let plan: ChurnPlan | null = null;
-const tokens = new Map<string, Promise<string>>();
 const anchors: WebSocket[] = [];
 let anchorsOpen = 0;
 const live = new Set<WebSocket>();
@@ -40,15 +39,7 @@ let closedClean = 0;
 let closedAbrupt = 0;
 let timers: NodeJS.Timeout[] = [];
 
-function token(subject: string, role: Role): Promise<string> {
-  const key = `${role}/${subject}`;
-  let minted = tokens.get(key);
-  if (!minted) {
-    minted = mintAccessToken({ secret: access?.secret ?? '', sub: subject, role, ttlSeconds: 3 * 3600 });
-    tokens.set(key, minted);
-  }
-  return minted;
-}
+const token = tokenCache(() => access?.secret ?? '');
 
 function localAddress(): string {
   const addresses = plan?.localAddresses ?? [];

@@ -1,5 +1,6 @@
 /** Command-line options of the soak benchmark. */
 import { parseArgs } from 'node:util';
+import { nonNegative, positive, positiveInt, range } from '../shared/cli-values.js';
 
 export interface SoakOptions {
   /** Seconds of traffic, warm-up included. */
@@ -58,30 +59,6 @@ export const USAGE = `usage: node --import tsx bench/soak/run.ts [options]
   --out FILE              JSON results (default bench/results/soak-<timestamp>.json)
   --quick                 smoke run, about 25 s: 300 admins, 12 s of traffic, storm included
   -h, --help`;
-
-function positive(value: string, name: string): number {
-  const n = Number(value.replaceAll('_', ''));
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: not a positive number: ${value}`);
-  return n;
-}
-
-function nonNegative(value: string, name: string): number {
-  const n = Number(value.replaceAll('_', ''));
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name}: not a number ≥ 0: ${value}`);
-  return n;
-}
-
-function positiveInt(value: string, name: string): number {
-  const n = positive(value, name);
-  if (!Number.isInteger(n)) throw new Error(`--${name}: not an integer: ${value}`);
-  return n;
-}
-
-function range(value: string, name: string): [number, number] {
-  const [a, b] = value.split('-').map((part) => positive(part, name));
-  if (a === undefined || b === undefined || b < a) throw new Error(`--${name}: expected MIN-MAX, got ${value}`);
-  return [a, b];
-}
 
 /** Parses argv; returns null when help was asked for. */
 export function parseSoakOptions(argv: readonly string[]): SoakOptions | null {

@@ -5,7 +5,7 @@
  */
 import WebSocket from 'ws';
 import { readRunQueueWaitSeconds } from '../chat/sched-stats.js';
-import { readCpuSeconds, readMachineCpuSeconds, readRssBytes } from '../shared/proc-stats.js';
+import { ownCpuSeconds, readCpuSecondsOrZero, readMachineCpuSeconds, readRssBytes } from '../shared/proc-stats.js';
 import type { UhsServer } from '../shared/uhs-server.js';
 
 export interface MemorySample {
@@ -170,22 +170,14 @@ export interface CpuAccount {
   readonly machineBusyCpus: number;
 }
 
-function cpuOrZero(pid: number): number {
-  try {
-    return readCpuSeconds(pid);
-  } catch {
-    return 0;
-  }
-}
 
 export function cpuSnapshot(serverPid: number, loadPids: readonly number[]): CpuSnapshot {
   const machine = readMachineCpuSeconds();
-  const own = process.cpuUsage();
   return {
     at: Date.now(),
-    serverCpuS: cpuOrZero(serverPid),
+    serverCpuS: readCpuSecondsOrZero(serverPid),
     serverWaitS: readRunQueueWaitSeconds(serverPid),
-    loadCpuS: loadPids.reduce((acc, pid) => acc + cpuOrZero(pid), 0) + (own.user + own.system) / 1e6,
+    loadCpuS: loadPids.reduce((acc, pid) => acc + readCpuSecondsOrZero(pid), 0) + ownCpuSeconds(),
     machineBusyS: machine.busy,
     machineIrqS: machine.irq,
   };

@@ -8,10 +8,10 @@
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { mintAccessToken } from '../../src/adapters/auth/token-minter.js';
 import type { Role } from '../../src/protocol/roles.js';
 import { Histogram } from '../fanout/stats.js';
 import { childMain } from '../shared/ipc-child.js';
+import { tokenCache } from './tokens.js';
 import { bump, type Counts, type ServerAccess, type ServicesIn, type ServicesOut, type ServicesPlan, type ServicesReport } from './protocol.js';
 
 const MAX_LIFETIME_MS = 40 * 60_000;
@@ -29,9 +29,7 @@ const closes: Counts = {};
 const errors: Counts = {};
 const sockets: WebSocket[] = [];
 
-function token(sub: string, role: Role): Promise<string> {
-  return mintAccessToken({ secret: access?.secret ?? '', sub, role, ttlSeconds: 3 * 3600 });
-}
+const token = tokenCache(() => access?.secret ?? '');
 
 async function api(method: string, path: string, body?: unknown): Promise<Response> {
   const response = await fetch(`${access?.httpUrl ?? ''}${path}`, {

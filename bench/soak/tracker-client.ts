@@ -5,8 +5,9 @@
  * with `?since=<last id seen>`; the replay must fill the gap exactly. Started with `fork` by run.ts.
  */
 import WebSocket from 'ws';
-import { mintAccessToken } from '../../src/adapters/auth/token-minter.js';
+import { forEachConcurrently } from '../shared/concurrency.js';
 import { childMain } from '../shared/ipc-child.js';
+import { tokenCache } from './tokens.js';
 import { bump, type Counts, type ServerAccess, type StormResult, type TrackerIn, type TrackerOut, type TrackerReport } from './protocol.js';
 
 const MAX_LIFETIME_MS = 40 * 60_000;
@@ -39,7 +40,6 @@ interface Envelope {
 }
 
 let access: ServerAccess | null = null;
-const tokens = new Map<string, Promise<string>>();
 const conns: Conn[] = [];
 const idBySeq: Record<number, string> = {};
 let idConflicts = 0;
@@ -53,14 +53,8 @@ let replayed = 0;
 let incomplete = 0;
 let shuttingDown = false;
 
-function token(subject: string): Promise<string> {
-  let minted = tokens.get(subject);
-  if (!minted) {
-    minted = mintAccessToken({ secret: access?.secret ?? '', sub: subject, role: 'admin', ttlSeconds: 3 * 3600 });
-    tokens.set(subject, minted);
-  }
-  return minted;
-}
+const tokens = tokenCache(() => access?.secret ?? '');
+const token = (subject: string): Promise<string> => tokens(subject, 'admin');
 
 function onEvent(conn: Conn, message: Envelope, id: string): void {
   if (id <= conn.lastId) outOfOrder++;
@@ -179,36 +173,31 @@ function scheduleReconnect(conn: Conn, localAddress: string): void {
 async function connectAll(message: Extract<TrackerIn, { type: 'connect' }>): Promise<TrackerOut> {
   access = message.access;
   const started = performance.now();
-  let next = 0;
   let failed = 0;
   let firstError: string | null = null;
-  const worker = async (): Promise<void> => {
-    while (next < message.count) {
-      const index = next++;
-      const conn: Conn = {
-        index,
-        subject: message.subjects[index % message.subjects.length] ?? 'admin-0',
-        anchor: index < message.anchors,
-        ws: null,
-        ready: false,
-        lastId: '',
-        counts: new Uint8Array(message.maxSeq + 1),
-        startId: null,
-        final: false,
-        presence: 0,
-        reconnects: 0,
-        pending: null,
-      };
-      try {
-        await openSocket(conn, message.localAddresses[index % message.localAddresses.length] ?? '127.0.0.1', null);
-        conns.push(conn);
-      } catch (error) {
-        failed++;
-        firstError ??= error instanceof Error ? error.message : String(error);
-      }
+  await forEachConcurrently(message.count, message.concurrency, async (index) => {
+    const conn: Conn = {
+      index,
+      subject: message.subjects[index % message.subjects.length] ?? 'admin-0',
+      anchor: index < message.anchors,
+      ws: null,
+      ready: false,
+      lastId: '',
+      counts: new Uint8Array(message.maxSeq + 1),
+      startId: null,
+      final: false,
+      presence: 0,
+      reconnects: 0,
+      pending: null,
+    };
+    try {
+      await openSocket(conn, message.localAddresses[index % message.localAddresses.length] ?? '127.0.0.1', null);
+      conns.push(conn);
+    } catch (error) {
+      failed++;
+      firstError ??= error instanceof Error ? error.message : String(error);
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, message.concurrency) }, worker));
+  });
   return { type: 'connected', opened: conns.length, failed, firstError, durationMs: performance.now() - started };
 }
 
