@@ -295,7 +295,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     publisher,
     http,
     async listen() {
-      await http.listen({ port: config.port, host: config.host });
+      // a reconnect storm opens thousands of connections at once: Node's default backlog of 511 drops SYNs
+      await http.listen({ port: config.port, host: config.host, backlog: 4096 });
       load.start();
       health.start();
       collab.start();

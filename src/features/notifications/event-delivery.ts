@@ -6,9 +6,28 @@ import { catalogEntry } from '../../protocol/catalog.js';
 import { deliverLive, type RoleChannelState } from './event-replay.js';
 import { EVENTS_TOPIC, type EventMessage } from './events-topic.js';
 
-/** Serves this instance's role-channel connections from the bus: every event, to exactly its allowed audience. */
+/** Most sends in one event-loop turn: an event to 10,000 connections yields between chunks. */
+const SENDS_PER_TURN = 2048;
+
+interface PendingDelivery {
+  readonly id: string;
+  readonly frame: Buffer;
+  /** Resolved when the event arrived: a connection that opens later gets it by replay, not here. */
+  readonly recipients: readonly Peer[];
+  next: number;
+}
+
+/**
+ * Serves this instance's role-channel connections from the bus: every event, to exactly its allowed audience.
+ * Large audiences are served in chunks of SENDS_PER_TURN per event-loop turn so that one event to every admin does
+ * not stall chat, documents and signaling; events wait in one FIFO queue, so each connection still receives
+ * them in publish order.
+ */
 export class EventDelivery {
   private unsubscribe: Unsubscribe | undefined;
+  private readonly queue: PendingDelivery[] = [];
+  private scheduled = false;
+  private readonly drain = (): void => this.drainQueue();
 
   constructor(private readonly index: RecipientIndex, private readonly stats: Stats) {}
 
@@ -24,12 +43,35 @@ export class EventDelivery {
   deliver(message: EventMessage): void {
     const entry = catalogEntry(message.type);
     if (!entry) return;
-    const frame = Buffer.from(message.frame);
-    let count = 0;
+    const recipients: Peer[] = [];
     forEachRecipient(this.index, entry, message.delivery, (peer: Peer) => {
-      deliverLive(peer as Peer<RoleChannelState>, message.id, frame);
-      count++;
+      recipients.push(peer);
     });
-    this.stats.deliveries += count;
+    if (recipients.length === 0) return;
+    this.stats.deliveries += recipients.length;
+    this.queue.push({ id: message.id, frame: Buffer.from(message.frame), recipients, next: 0 });
+    // small audiences go out at once when nothing is waiting ahead of them
+    if (this.queue.length === 1 && recipients.length <= SENDS_PER_TURN) this.drainQueue();
+    else this.schedule();
+  }
+
+  private drainQueue(): void {
+    this.scheduled = false;
+    let budget = SENDS_PER_TURN;
+    while (budget > 0 && this.queue.length > 0) {
+      const head = this.queue[0]!;
+      const end = Math.min(head.recipients.length, head.next + budget);
+      for (let i = head.next; i < end; i++) deliverLive(head.recipients[i] as Peer<RoleChannelState>, head.id, head.frame);
+      budget -= end - head.next;
+      head.next = end;
+      if (end === head.recipients.length) this.queue.shift();
+    }
+    if (this.queue.length > 0) this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.drain);
   }
 }
