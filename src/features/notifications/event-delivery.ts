@@ -7,7 +7,7 @@ import { deliverLive, type RoleChannelState } from './event-replay.js';
 import { EVENTS_TOPIC, type EventMessage } from './events-topic.js';
 
 /** Most sends in one event-loop turn: an event to 10,000 connections yields between chunks. */
-const SENDS_PER_TURN = 2048;
+const SENDS_PER_TURN = 1024;
 
 interface PendingDelivery {
   readonly id: string;
