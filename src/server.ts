@@ -130,8 +130,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     audience: config.jwt.audience,
   });
 
-  const publisher = new PublishService({ bus, eventLog, ids, stats });
   const delivery = new EventDelivery(registry, stats);
+  const publisher = new PublishService({ bus, eventLog, ids, stats, deliveryRelieved: () => delivery.whenRelieved() });
   const disconnector = new UserDisconnector(bus, registry);
   const announcer = new PresenceAnnouncer(presence, publisher, logger);
   const connections = new ConnectionManager(publisher, presence, disconnector);

@@ -8,6 +8,8 @@ import { EVENTS_TOPIC, type EventMessage } from './events-topic.js';
 
 /** Most sends in one event-loop turn: an event to 10,000 connections yields between chunks. */
 const SENDS_PER_TURN = 1024;
+/** Publishers wait while more sends than this are queued here: intake never outruns delivery. */
+const MAX_QUEUED_SENDS = 20_000;
 
 interface PendingDelivery {
   readonly id: string;
@@ -27,6 +29,8 @@ export class EventDelivery {
   private unsubscribe: Unsubscribe | undefined;
   private readonly queue: PendingDelivery[] = [];
   private scheduled = false;
+  private queuedSends = 0;
+  private relieved: Array<() => void> = [];
   private readonly drain = (): void => this.drainQueue();
 
   constructor(private readonly index: RecipientIndex, private readonly stats: Stats) {}
@@ -49,10 +53,17 @@ export class EventDelivery {
     });
     if (recipients.length === 0) return;
     this.stats.deliveries += recipients.length;
+    this.queuedSends += recipients.length;
     this.queue.push({ id: message.id, frame: Buffer.from(message.frame), recipients, next: 0 });
     // small audiences go out at once when nothing is waiting ahead of them
     if (this.queue.length === 1 && recipients.length <= SENDS_PER_TURN) this.drainQueue();
     else this.schedule();
+  }
+
+  /** Resolves once the queue is short enough to take more (the publish path waits on it: backpressure). */
+  whenRelieved(): Promise<void> {
+    if (this.queuedSends <= MAX_QUEUED_SENDS) return Promise.resolve();
+    return new Promise((resolve) => this.relieved.push(resolve));
   }
 
   private drainQueue(): void {
@@ -63,8 +74,14 @@ export class EventDelivery {
       const end = Math.min(head.recipients.length, head.next + budget);
       for (let i = head.next; i < end; i++) deliverLive(head.recipients[i] as Peer<RoleChannelState>, head.id, head.frame);
       budget -= end - head.next;
+      this.queuedSends -= end - head.next;
       head.next = end;
       if (end === head.recipients.length) this.queue.shift();
+    }
+    if (this.queuedSends <= MAX_QUEUED_SENDS && this.relieved.length > 0) {
+      const relieved = this.relieved;
+      this.relieved = [];
+      for (const resolve of relieved) resolve();
     }
     if (this.queue.length > 0) this.schedule();
   }

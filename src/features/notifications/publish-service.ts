@@ -13,6 +13,8 @@ export interface PublishServiceOptions {
   readonly eventLog: EventLog;
   readonly ids: SortableIdGenerator;
   readonly stats: Stats;
+  /** Resolves when local delivery can take more; a publish waits on it, so intake never outruns delivery. */
+  readonly deliveryRelieved?: () => Promise<void>;
 }
 
 export interface PublishOptions {
@@ -60,6 +62,7 @@ export class PublishService {
     }
     await publishing;
     stats.eventsPublished++;
+    await this.options.deliveryRelieved?.();
     return id;
   }
 
