@@ -23,6 +23,7 @@ const USAGE = `usage: node --import tsx bench/yjs/run.ts [options]
   --rate N            aggregate keystrokes/s of the fixed-rate phase (default 500)
   --duration S        seconds per phase (default 10)
   --drain S           longest wait for late keystrokes after a phase (default 15)
+  --phases LIST       rate,max (default both)
   --window N          max-rate phase: keystrokes a writer may be ahead of its slowest peer (default 32)
   --workers N         load processes (default 2)
   --server-cpu LIST   taskset CPU list for the servers (default 0; "none" to not pin)
@@ -47,6 +48,7 @@ function main(): Promise<void> {
       duration: { type: 'string', default: '10' },
       drain: { type: 'string', default: '15' },
       window: { type: 'string', default: '32' },
+      phases: { type: 'string', default: 'rate,max' },
       workers: { type: 'string', default: '2' },
       'server-cpu': { type: 'string', default: '0' },
       'load-cpu': { type: 'string' },
@@ -78,6 +80,7 @@ function main(): Promise<void> {
     durationMs: Number(values.duration) * 1000,
     drainMs: Number(values.drain) * 1000,
     maxWindow: Number(values.window),
+    phases: parsePhases(values.phases),
     workers: Number(values.workers),
     tracesDir: traces[0]?.name === 'synthetic' ? undefined : values.traces,
     traceCount: traces.length,
@@ -95,6 +98,7 @@ async function run(o: {
   durationMs: number;
   drainMs: number;
   maxWindow: number;
+  phases: ReadonlyArray<'rate' | 'max'>;
   workers: number;
   tracesDir: string | undefined;
   traceCount: number;
@@ -120,6 +124,12 @@ async function run(o: {
   const { out: _out, ...options } = o;
   writeFileSync(file, JSON.stringify({ benchmark: 'yjs', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, options, results }, null, 2) + '\n');
   console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
+}
+
+function parsePhases(list: string): Array<'rate' | 'max'> {
+  const phases = list.split(',').map((p) => p.trim());
+  for (const p of phases) if (p !== 'rate' && p !== 'max') throw new Error(`unknown phase ${p}\n${USAGE}`);
+  return phases as Array<'rate' | 'max'>;
 }
 
 function formatTable(results: readonly ScenarioResult[]): string {

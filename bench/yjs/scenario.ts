@@ -22,6 +22,7 @@ export interface ScenarioOptions {
   readonly durationMs: number;
   readonly drainMs: number;
   readonly maxWindow: number;
+  readonly phases: ReadonlyArray<'rate' | 'max'>;
   readonly workers: number;
   readonly tracesDir: string | undefined;
   readonly traceCount: number;
@@ -129,10 +130,11 @@ export async function runScenario(kind: ServerKind, options: ScenarioOptions): P
     const rssOpen = readRssBytes(server.pid);
 
     const phases: PhaseResult[] = [];
-    const modes: Array<{ phase: 'rate' | 'max'; mode: LoadMode }> = [
+    const allModes: Array<{ phase: 'rate' | 'max'; mode: LoadMode }> = [
       { phase: 'rate', mode: { kind: 'rate', perWriterPerS: options.rate / options.docs } },
       { phase: 'max', mode: { kind: 'max', window: options.maxWindow } },
     ];
+    const modes = allModes.filter(({ phase }) => options.phases.includes(phase));
     for (const { phase, mode } of modes) {
       const cpu0 = readCpuSeconds(server.pid);
       const bytes0 = await persistedBytes(server);

@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationPr
 import pg from 'pg';
 import { MIGRATIONS } from './migrations/index.js';
 import type { DatabaseSchema } from './schema.js';
+import { reusingStatements } from './statement-cache.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -47,7 +48,7 @@ function sqliteDialect(path: string): SqliteDialect {
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
-  return new SqliteDialect({ database });
+  return new SqliteDialect({ database: reusingStatements(database) });
 }
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
