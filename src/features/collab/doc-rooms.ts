@@ -4,6 +4,9 @@ import type { ClusterEvents } from '../../core/cluster-events.js';
 import type { Logger } from '../../shared/logger.js';
 import { DocRoom, type RoomContext, type RoomEntry } from './doc-room.js';
 
+/** Compactions of the periodic sweep in flight at once (they overlap database round trips). */
+const SAVES_AT_ONCE = 4;
+
 /**
  * The open documents of this instance, one `DocRoom` per document id. Concurrent opens of one document share one
  * load; a room is saved and unloaded when its last peer leaves, unless a peer comes back meanwhile.
@@ -13,6 +16,7 @@ export class DocRooms {
   private readonly loading = new Map<string, Promise<DocRoom>>();
   private readonly unloading = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
+  private sweeping = false;
   private closed = false;
   private readonly logger: Logger;
   private readonly unsubscribes: Unsubscribe[] = [];
@@ -43,7 +47,7 @@ export class DocRooms {
 
   /** Start the periodic compaction (every `saveIntervalMs`). */
   start(): void {
-    this.timer ??= setInterval(() => this.saveAll(), this.ctx.saveIntervalMs);
+    this.timer ??= setInterval(() => void this.saveAll(), this.ctx.saveIntervalMs);
     this.timer.unref();
   }
 
@@ -193,13 +197,31 @@ export class DocRooms {
     if (this.rooms.get(room.docId) === room) this.rooms.delete(room.docId);
   }
 
-  private saveAll(): void {
-    for (const room of this.rooms.values()) {
-      if (room.phase !== 'open') continue;
-      room.save(false).catch((error: unknown) => {
-        this.ctx.stats.storageErrors++;
-        this.logger.warn({ err: error, docId: room.docId }, 'saving document failed');
-      });
+  /**
+   * Compact every open room, a few at a time and with a turn of the event loop after each, so that a sweep over
+   * many documents never holds the peers' updates back for the length of the whole sweep. A sweep still running
+   * when the next one is due (a slow database) is not started twice.
+   */
+  private async saveAll(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    const rooms = [...this.rooms.values()].values();
+    const worker = async (): Promise<void> => {
+      for (const room of rooms) {
+        if (room.phase !== 'open' || this.closed) continue;
+        try {
+          await room.save(false);
+        } catch (error) {
+          this.ctx.stats.storageErrors++;
+          this.logger.warn({ err: error, docId: room.docId }, 'saving document failed');
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: SAVES_AT_ONCE }, worker));
+    } finally {
+      this.sweeping = false;
     }
   }
 }
