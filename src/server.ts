@@ -103,6 +103,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   await cluster.start();
   redisBus?.onReconnect(() => cluster.resync('bus_reconnected'));
   let announceReaped: (users: ReadonlyArray<{ userId: string; role: Role }>) => void = () => undefined;
+  let announceBack: (users: ReadonlyArray<{ userId: string; role: Role }>) => void = () => undefined;
   const redisPresence = redisUrl
     ? new RedisPresence({
         url: redisUrl,
@@ -112,7 +113,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
         heartbeatMs: config.redis.presenceHeartbeatMs,
         onReapedOffline: (users) => announceReaped(users),
         onInstanceReaped: (instanceId) => void cluster.announceDown(instanceId).catch(() => undefined),
-        onReapedWhileAlive: () => cluster.resync('reaped_while_alive'),
+        onReapedWhileAlive: (back) => {
+          announceBack(back);
+          cluster.resync('reaped_while_alive');
+        },
       })
     : undefined;
   const presence: PresenceTracker = redisPresence ?? new MemoryPresence();
@@ -136,6 +140,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   const announcer = new PresenceAnnouncer(presence, publisher, logger);
   const connections = new ConnectionManager(publisher, presence, disconnector);
   announceReaped = (users) => users.forEach((user) => announcer.announceOffline(user.userId, user.role));
+  announceBack = (users) => users.forEach((user) => announcer.announceOnline(user.userId, user.role));
   const legacyBridge = redisUrl
     ? new LegacyBroadcastBridge({ url: redisUrl, keyPrefix: config.redis.keyPrefix, instanceId: bus.instanceId, publisher, logger })
     : undefined;

@@ -86,6 +86,34 @@ describe('an instance that dies without closing its sockets (INSTANCE_DOWN)', ()
     assert.ok(watcher.provider.awareness.getStates().has(stayer.doc.clientID), 'peers of live instances keep their cursors');
   });
 
+  test('an instance frozen past the reaping delay: its role-channel users go offline, and online again when it wakes up', async () => {
+    const sleeper = await cluster.add();
+    const [stable] = cluster.instances as [Instance];
+    const admin = connect(`${stable.wsUrl}/ws/admin/${await cluster.token('admin-r', 'admin')}`);
+    await admin.waitForType('connection.ready');
+    const student = connect(`${sleeper.wsUrl}/ws/student/${await cluster.token('stud-r', 'student')}`);
+    await student.waitForType('connection.ready');
+    const edges = () => admin.messages.filter((m) => (m.type === 'user.online' || m.type === 'user.offline') && m.data.user_id === 'stud-r');
+    await admin.waitFor((m) => m.type === 'user.online' && m.data.user_id === 'stud-r');
+
+    sleeper.process.kill('SIGSTOP');
+    let from: number;
+    try {
+      await admin.waitFor((m) => m.type === 'user.offline' && m.data.user_id === 'stud-r', BOUND_MS);
+      from = admin.messages.length;
+    } finally {
+      sleeper.process.kill('SIGCONT');
+    }
+    const back = await admin.waitFor((m) => m.type === 'user.online' && m.data.user_id === 'stud-r', BOUND_MS, from);
+    assert.deepEqual(back.data, { user_id: 'stud-r', role: 'student' });
+    assert.deepEqual(edges().map((m) => m.type), ['user.online', 'user.offline', 'user.online']);
+    const presence = await stable.api('/api/v1/presence/users/stud-r');
+    assert.deepEqual(await presence.json(), { online: true, connections: 1 });
+    assert.equal(student.closeCode, undefined);
+    sleeper.process.kill('SIGTERM');
+    await sleeper.exited;
+  });
+
   test('an instance frozen past the reaping delay: its chat users leave, and are announced again when it wakes up', async () => {
     const sleeper = await cluster.add();
     const [stable] = cluster.instances as [Instance];

@@ -16,9 +16,10 @@ export interface RedisPresenceOptions {
   readonly onInstanceReaped?: (instanceId: string) => void;
   /**
    * Told that this instance had been reaped by another while it was alive (frozen for longer than the reaping
-   * delay); its presence share has been written back already.
+   * delay); its presence share has been written back already. `back`: the users that made online again — the
+   * reaper announced them offline.
    */
-  readonly onReapedWhileAlive?: () => void;
+  readonly onReapedWhileAlive?: (back: ReadonlyArray<{ userId: string; role: Role }>) => void;
 }
 
 // KEYS: users, roles, instance counts. ARGV: user, role, delta. Returns the user's new total.
@@ -68,7 +69,9 @@ return 0`;
 
 // Make this instance's share match its local truth after a reconnect (Redis may have restarted empty, or kept
 // everything). KEYS: users, roles, instance counts. ARGV: user, role, count, user, role, count, …
+// Returns {user, role, …}: the users this made online again (their total was zero).
 const RESYNC = `
+local back = {}
 local wanted = {}
 for i = 1, #ARGV, 3 do wanted[ARGV[i]] = {ARGV[i + 1], tonumber(ARGV[i + 2])} end
 local current = redis.call('HGETALL', KEYS[3])
@@ -87,9 +90,13 @@ for user, entry in pairs(wanted) do
     elseif entry[1] ~= '' and redis.call('HEXISTS', KEYS[2], user) == 0 then
       redis.call('HSET', KEYS[2], user, entry[1])
     end
+    if total > 0 and total == delta then
+      table.insert(back, user)
+      table.insert(back, redis.call('HGET', KEYS[2], user) or entry[1])
+    end
   end
 end
-return 1`;
+return back`;
 
 interface LocalUser {
   role: Role;
@@ -199,11 +206,7 @@ export class RedisPresence implements PresenceTracker {
       const instanceKey = `${this.options.keyPrefix}presence:instance:${instance}`;
       const reply = (await this.redis.eval(REAP, 4, this.keys.users, this.keys.roles, instanceKey, this.keys.instances, instance, deadBefore)) as Array<string | number>;
       if (Number(reply[0]) !== 1) continue;
-      const users: Array<{ userId: string; role: Role }> = [];
-      for (let i = 1; i < reply.length; i += 2) {
-        const role = String(reply[i + 1]);
-        if (isRole(role)) users.push({ userId: String(reply[i]), role });
-      }
+      const users = userRolePairs(reply.slice(1));
       this.options.logger.warn({ instance, users: users.length }, 'reaped presence of a dead instance');
       this.options.onInstanceReaped?.(instance);
       if (users.length > 0) this.options.onReapedOffline?.(users);
@@ -227,25 +230,38 @@ export class RedisPresence implements PresenceTracker {
       this.registered = true;
       if (reaped) this.options.logger.warn('this instance was reaped while alive; writing its presence back');
       // also heals a change that failed without a reconnect
-      if (reaped || this.dirty) await this.resync();
-      if (reaped && !this.dirty) this.options.onReapedWhileAlive?.();
+      const back = reaped || this.dirty ? await this.resync() : [];
+      if (reaped && !this.dirty) this.options.onReapedWhileAlive?.(back);
       await this.reapDead();
     } catch {
       this.dirty = true;
     }
   }
 
-  private async resync(): Promise<void> {
+  /** Returns the users the write-back made online again (none when it failed). */
+  private async resync(): Promise<Array<{ userId: string; role: Role }>> {
     const args: string[] = [];
     for (const [userId, entry] of this.local) args.push(userId, entry.role, String(entry.connections));
     try {
-      await this.redis.eval(RESYNC, 3, this.keys.users, this.keys.roles, this.keys.mine, ...args);
+      const reply = (await this.redis.eval(RESYNC, 3, this.keys.users, this.keys.roles, this.keys.mine, ...args)) as string[];
       await this.redis.zadd(this.keys.instances, Date.now(), this.options.instanceId);
       this.dirty = false;
       this.registered = true;
+      return userRolePairs(reply);
     } catch (error) {
       this.dirty = true;
       this.options.logger.warn({ err: error }, 'presence resync failed');
+      return [];
     }
   }
+}
+
+/** `[user, role, user, role, …]` from a script, without entries whose role is unknown. */
+function userRolePairs(flat: ReadonlyArray<string | number>): Array<{ userId: string; role: Role }> {
+  const users: Array<{ userId: string; role: Role }> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const role = String(flat[i + 1]);
+    if (isRole(role)) users.push({ userId: String(flat[i]), role });
+  }
+  return users;
 }

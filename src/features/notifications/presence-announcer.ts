@@ -43,6 +43,13 @@ export class PresenceAnnouncer {
     });
   }
 
+  /** Announce a user online again without a new connection (their instance had been taken for dead, and woke up). */
+  announceOnline(userId: string, role: Role): void {
+    this.enqueue(userId, async () => {
+      await this.publisher.publishEvent('user.online', { user_id: userId, role });
+    });
+  }
+
   /** Resolves when every queued presence change has been applied (shutdown, tests). */
   async settle(): Promise<void> {
     while (this.chains.size > 0) await Promise.all(this.chains.values());
