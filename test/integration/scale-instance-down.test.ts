@@ -26,6 +26,15 @@ describe('an instance that dies without closing its sockets (INSTANCE_DOWN)', ()
     const response = await cluster.instances[0]!.api(`/api/v1/tickets/${ticketId}`, { method: 'PUT', body: { requester_id: requester } });
     assert.ok(response.ok, `PUT ticket: HTTP ${response.status}`);
   };
+  /** Freezes the instance (SIGSTOP) until `gone` resolves — its users were reaped elsewhere — then wakes it up. */
+  const frozenUntil = async (instance: Instance, gone: () => Promise<unknown>): Promise<void> => {
+    instance.process.kill('SIGSTOP');
+    try {
+      await gone();
+    } finally {
+      instance.process.kill('SIGCONT');
+    }
+  };
   const presenceOf = (client: TestClient, userId: string) =>
     client.messages.filter((m) => (m.type === 'user_joined' || m.type === 'user_left') && m.data.user_id === userId).map((m) => m.type);
 
@@ -96,14 +105,8 @@ describe('an instance that dies without closing its sockets (INSTANCE_DOWN)', ()
     const edges = () => admin.messages.filter((m) => (m.type === 'user.online' || m.type === 'user.offline') && m.data.user_id === 'stud-r');
     await admin.waitFor((m) => m.type === 'user.online' && m.data.user_id === 'stud-r');
 
-    sleeper.process.kill('SIGSTOP');
-    let from: number;
-    try {
-      await admin.waitFor((m) => m.type === 'user.offline' && m.data.user_id === 'stud-r', BOUND_MS);
-      from = admin.messages.length;
-    } finally {
-      sleeper.process.kill('SIGCONT');
-    }
+    await frozenUntil(sleeper, () => admin.waitFor((m) => m.type === 'user.offline' && m.data.user_id === 'stud-r', BOUND_MS));
+    const from = admin.messages.length;
     const back = await admin.waitFor((m) => m.type === 'user.online' && m.data.user_id === 'stud-r', BOUND_MS, from);
     assert.deepEqual(back.data, { user_id: 'stud-r', role: 'student' });
     assert.deepEqual(edges().map((m) => m.type), ['user.online', 'user.offline', 'user.online']);
@@ -122,14 +125,8 @@ describe('an instance that dies without closing its sockets (INSTANCE_DOWN)', ()
     const staff = await joinChat(sleeper, 'down-2', 'staff-f', 'staff');
     await customer.waitFor((m) => m.type === 'user_joined' && m.data.user_id === 'staff-f');
 
-    sleeper.process.kill('SIGSTOP');
-    let from: number;
-    try {
-      await customer.waitFor((m) => m.type === 'user_left' && m.data.user_id === 'staff-f', BOUND_MS);
-      from = customer.messages.length;
-    } finally {
-      sleeper.process.kill('SIGCONT');
-    }
+    await frozenUntil(sleeper, () => customer.waitFor((m) => m.type === 'user_left' && m.data.user_id === 'staff-f', BOUND_MS));
+    const from = customer.messages.length;
     const back = await customer.waitFor((m) => m.type === 'user_joined' && m.data.user_id === 'staff-f', BOUND_MS, from);
     assert.deepEqual(back.data, { user_id: 'staff-f', role: 'staff' });
     assert.deepEqual(presenceOf(customer, 'staff-f'), ['user_joined', 'user_left', 'user_joined']);
