@@ -20,6 +20,17 @@ local function split(entry)
   if not space then return nil, nil end
   return string.sub(entry, 1, space - 1), string.sub(entry, space + 1)
 end
+-- Removes the member of share entry \`entry\` from its room if \`instance\` holds it; appends session, peer to \`out\`.
+local function remove_held(entry, instance, room_prefix, out)
+  local session, peer = split(entry)
+  if not session then return end
+  local record = decode(redis.call('HGET', room_prefix .. session, peer))
+  if record and record.i == instance then
+    redis.call('HDEL', room_prefix .. session, peer)
+    table.insert(out, session)
+    table.insert(out, peer)
+  end
+end
 `;
 
 // KEYS: room, own share, order counter, instances. ARGV: entry, peer, user, role, instance, capacity, live since.
@@ -87,17 +98,7 @@ local departed = {}
 for _, instance in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])) do
   if instance ~= ARGV[1] then
     local share = ARGV[3] .. instance
-    for _, entry in ipairs(redis.call('SMEMBERS', share)) do
-      local session, peer = split(entry)
-      if session then
-        local record = decode(redis.call('HGET', ARGV[4] .. session, peer))
-        if record and record.i == instance then
-          redis.call('HDEL', ARGV[4] .. session, peer)
-          table.insert(departed, session)
-          table.insert(departed, peer)
-        end
-      end
-    end
+    for _, entry in ipairs(redis.call('SMEMBERS', share)) do remove_held(entry, instance, ARGV[4], departed) end
     redis.call('DEL', share)
     redis.call('ZREM', KEYS[1], instance)
   end
@@ -134,15 +135,7 @@ end
 for _, entry in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if not wanted[entry] then
     redis.call('SREM', KEYS[1], entry)
-    local session, peer = split(entry)
-    if session then
-      local record = decode(redis.call('HGET', ARGV[4] .. session, peer))
-      if record and record.i == me then
-        redis.call('HDEL', ARGV[4] .. session, peer)
-        table.insert(removed, session)
-        table.insert(removed, peer)
-      end
-    end
+    remove_held(entry, me, ARGV[4], removed)
   end
 end
 redis.call('ZADD', KEYS[2], ARGV[2], me)
