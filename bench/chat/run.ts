@@ -6,12 +6,12 @@
  *   npm run bench:chat -- [options]      (node --import tsx bench/chat/run.ts)
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mintAccessToken } from '../../src/adapters/auth/token-minter.js';
 import { Histogram, type LatencySummary } from '../fanout/stats.js';
-import { killAllChildren, track } from '../shared/child-processes.js';
+import { log, resultsFile, runBenchMain, writeJson } from '../shared/bench-main.js';
+import { track } from '../shared/child-processes.js';
 import { describeMachine, machineInfo } from '../shared/machine.js';
 import { readCpuSeconds } from '../shared/proc-stats.js';
 import { parseOptions, USAGE, type ChatBenchOptions } from './options.js';
@@ -22,7 +22,6 @@ import { createPgDatabase, startChatServer, type ChatServer, type DialectName } 
 const RUN_DEADLINE_MS = 20 * 60_000;
 const DRAIN_MS = 10_000;
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
-const resultsDir = path.resolve(benchDir, '..', 'results');
 
 interface PhaseResult {
   readonly dialect: DialectName;
@@ -41,10 +40,6 @@ interface PhaseResult {
   readonly serverRunQueueWait: number;
   readonly clientCpuUtilization: number;
   readonly errors: Readonly<Record<string, number>>;
-}
-
-function log(line: string): void {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
 
 class LoadClient {
@@ -221,40 +216,9 @@ async function main(options: ChatBenchOptions): Promise<void> {
   for (const dialect of options.dialects) results.push(...(await runDialect(dialect, options)));
   console.log(`\n${options.tickets} tickets × (1 customer + 1 staff); ${options.clients} load-client processes\n`);
   console.log(table(results));
-  const stamp = startedAt.toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z');
-  const file = options.out ?? path.join(resultsDir, `chat-${stamp}.json`);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify({ benchmark: 'chat', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, options, results }, null, 2));
+  const file = resultsFile('chat', startedAt, options.out);
+  writeJson(file, { benchmark: 'chat', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, options, results });
   console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
 }
 
-let options: ChatBenchOptions | null;
-try {
-  options = parseOptions(process.argv.slice(2));
-} catch (error) {
-  console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
-  process.exit(2);
-}
-if (options === null) {
-  console.log(USAGE);
-  process.exit(0);
-}
-process.on('exit', killAllChildren);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => {
-    log(`${signal}: stopping`);
-    process.exit(130);
-  });
-}
-setTimeout(() => {
-  log(`run exceeded ${RUN_DEADLINE_MS / 60_000} minutes: stopping`);
-  process.exit(1);
-}, RUN_DEADLINE_MS).unref();
-
-main(options).then(
-  () => process.exit(0),
-  (error: unknown) => {
-    log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    process.exit(1);
-  },
-);
+runBenchMain({ argv: process.argv.slice(2), parse: parseOptions, usage: USAGE, deadlineMs: () => RUN_DEADLINE_MS, main });

@@ -1,6 +1,4 @@
 /** The human-readable tables (one per connection count) and the JSON results file. */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { MachineInfo } from '../shared/machine.js';
 import type { BenchOptions } from './options.js';
 import type { PhaseResult, ScenarioResult } from './scenario.js';
@@ -129,7 +127,3 @@ export interface ResultsFile {
   readonly results: readonly ScenarioResult[];
 }
 
-export function writeResults(file: string, contents: ResultsFile): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(contents, null, 2)}\n`);
-}

@@ -5,21 +5,14 @@
  *   npm run bench:fanout -- [options]      (node --import tsx bench/fanout/run.ts)
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { killAllChildren } from '../shared/child-processes.js';
+import { log, resultsFile, runBenchMain, writeJson } from '../shared/bench-main.js';
 import { describeMachine, machineInfo } from '../shared/machine.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
-import { formatTable, writeResults } from './report.js';
+import { formatTable, type ResultsFile } from './report.js';
 import { runScenario, type ScenarioResult } from './scenario.js';
 
 /** Hard bound on the whole run; past it everything is killed. */
 const RUN_DEADLINE_MS = 30 * 60_000;
-
-const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'results');
-
-function log(line: string): void {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-}
 
 /** Cycles through 127.0.0.2 … 127.0.0.254 so that no source address runs out of ports. */
 function sourceAddresses(): () => string {
@@ -44,41 +37,10 @@ async function main(options: BenchOptions): Promise<void> {
     }
     console.log(`\n${formatTable(n, results, options.servers)}`);
   }
-  const stamp = startedAt.toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z');
-  const file = options.out ?? path.join(resultsDir, `fanout-${stamp}.json`);
-  writeResults(file, { benchmark: 'fanout', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, options, results });
+  const file = resultsFile('fanout', startedAt, options.out);
+  const contents: ResultsFile = { benchmark: 'fanout', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, options, results };
+  writeJson(file, contents);
   console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
 }
 
-let options: BenchOptions | null;
-try {
-  options = parseOptions(process.argv.slice(2));
-} catch (error) {
-  console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
-  process.exit(2);
-}
-if (options === null) {
-  console.log(USAGE);
-  process.exit(0);
-}
-
-process.on('exit', killAllChildren);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => {
-    log(`${signal}: stopping`);
-    process.exit(130);
-  });
-}
-const deadline = setTimeout(() => {
-  log(`run exceeded ${RUN_DEADLINE_MS / 60_000} minutes: stopping`);
-  process.exit(1);
-}, RUN_DEADLINE_MS);
-deadline.unref();
-
-main(options).then(
-  () => process.exit(0),
-  (error: unknown) => {
-    log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    process.exit(1);
-  },
-);
+runBenchMain({ argv: process.argv.slice(2), parse: parseOptions, usage: USAGE, deadlineMs: () => RUN_DEADLINE_MS, main });

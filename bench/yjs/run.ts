@@ -4,11 +4,10 @@
  *
  *   npm run bench:yjs -- [options]      (node --import tsx bench/yjs/run.ts)
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { killAllChildren } from '../shared/child-processes.js';
+import { log, resultsFile, runBenchMain, writeJson } from '../shared/bench-main.js';
 import { describeMachine, machineInfo } from '../shared/machine.js';
 import type { ServerKind } from './protocol.js';
 import { runScenario, type ScenarioResult } from './scenario.js';
@@ -32,14 +31,17 @@ const USAGE = `usage: node --import tsx bench/yjs/run.ts [options]
   --out FILE          JSON results (default bench/results/yjs-<timestamp>.json)
   -h, --help`;
 
+/** Hard bound on the whole run; past it everything is killed. */
+const RUN_DEADLINE_MS = 60 * 60_000;
+
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-function log(line: string): void {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-}
+type YjsBenchOptions = Parameters<typeof run>[0];
 
-function main(): Promise<void> {
+/** Parses argv; returns null when help was asked for. */
+function parseOptions(argv: readonly string[]): YjsBenchOptions | null {
   const { values } = parseArgs({
+    args: [...argv],
     options: {
       traces: { type: 'string', default: path.resolve(repoRoot, '..', 'shared', 'traces') },
       servers: { type: 'string', default: SERVER_KINDS.join(',') },
@@ -57,15 +59,12 @@ function main(): Promise<void> {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return Promise.resolve();
-  }
+  if (values.help) return null;
   const servers = values.servers.split(',').map((s) => s.trim()) as ServerKind[];
-  for (const s of servers) if (!SERVER_KINDS.includes(s)) throw new Error(`unknown server ${s}\n${USAGE}`);
+  for (const s of servers) if (!SERVER_KINDS.includes(s)) throw new Error(`unknown server ${s}`);
   const scenarios = values.scenarios.split(',').map((s) => {
     const match = /^(\d+)x(\d+)$/.exec(s.trim());
-    if (!match || Number(match[2]) < 2) throw new Error(`bad scenario ${s} (DOCSxPEERS, at least 2 peers)\n${USAGE}`);
+    if (!match || Number(match[2]) < 2) throw new Error(`bad scenario ${s} (DOCSxPEERS, at least 2 peers)`);
     return { docs: Number(match[1]), peers: Number(match[2]) };
   });
   const cpus = machineInfo().cpus;
@@ -73,7 +72,7 @@ function main(): Promise<void> {
   const loadCpu = values['load-cpu'] === 'none' ? undefined : (values['load-cpu'] ?? (serverCpu === '0' && cpus > 1 ? `1-${cpus - 1}` : undefined));
   const traces = loadTraces(values.traces, log);
   log(`traces: ${traces.map((t) => `${t.name} (${t.keystrokes.length} keystrokes)`).join(', ')}`);
-  return run({
+  return {
     servers,
     scenarios,
     rate: Number(values.rate),
@@ -88,7 +87,7 @@ function main(): Promise<void> {
     loadCpu,
     oursDatabaseUrl: values['ours-db'],
     out: values.out,
-  });
+  };
 }
 
 async function run(o: {
@@ -118,17 +117,15 @@ async function run(o: {
     }
   }
   console.log(`\n${formatTable(results)}`);
-  const stamp = startedAt.toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z');
-  const file = o.out ?? path.join(repoRoot, 'bench', 'results', `yjs-${stamp}.json`);
-  mkdirSync(path.dirname(file), { recursive: true });
+  const file = resultsFile('yjs', startedAt, o.out ?? null);
   const { out: _out, ...options } = o;
-  writeFileSync(file, JSON.stringify({ benchmark: 'yjs', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, options, results }, null, 2) + '\n');
+  writeJson(file, { benchmark: 'yjs', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, options, results });
   console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
 }
 
 function parsePhases(list: string): Array<'rate' | 'max'> {
   const phases = list.split(',').map((p) => p.trim());
-  for (const p of phases) if (p !== 'rate' && p !== 'max') throw new Error(`unknown phase ${p}\n${USAGE}`);
+  for (const p of phases) if (p !== 'rate' && p !== 'max') throw new Error(`unknown phase ${p}`);
   return phases as Array<'rate' | 'max'>;
 }
 
@@ -147,18 +144,4 @@ function formatTable(results: readonly ScenarioResult[]): string {
   return rows.join('\n');
 }
 
-process.on('exit', killAllChildren);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => process.exit(130));
-const deadline = setTimeout(() => {
-  log('run exceeded 60 minutes: stopping');
-  process.exit(1);
-}, 60 * 60_000);
-deadline.unref();
-
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    process.exit(1);
-  },
-);
+runBenchMain({ argv: process.argv.slice(2), parse: parseOptions, usage: USAGE, deadlineMs: () => RUN_DEADLINE_MS, main: run });
