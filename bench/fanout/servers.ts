@@ -12,7 +12,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -21,6 +20,7 @@ import { onCleanup, stopChild, track } from '../shared/child-processes.js';
 import { collectGarbage } from '../shared/remote-gc.js';
 import type { ClientTarget } from './protocol.js';
 import type { PublishEndpoint } from './publisher.js';
+import { freePort } from '../shared/free-port.js';
 
 export const SERVER_NAMES = ['ours', 'bare-ws', 'socketio'] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
@@ -48,19 +48,6 @@ const repoRoot = path.resolve(benchDir, '..', '..');
 const OURS_ENTRY = path.join(repoRoot, 'src', 'bin', 'uhs-realtime.ts');
 const EXIT_WITH_PARENT = pathToFileURL(path.join(benchDir, '..', 'shared', 'exit-with-parent.ts')).href;
 const OUTPUT_TAIL_CHARS = 4_000;
-
-/** A port nobody listens on right now (the kernel's pick; tiny race until the child binds it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { onCleanup, stopChild, track } from './child-processes.js';
-import { freePort } from './uhs-server.js';
+import { freePort } from './free-port.js';
 
 export interface PrivateRedis {
   readonly pid: number;

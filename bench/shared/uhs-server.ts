@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mintAccessToken } from '../../src/adapters/auth/token-minter.js';
 import type { Role } from '../../src/protocol/roles.js';
-import { freePort } from '../fanout/servers.js';
+import { freePort } from './free-port.js';
 import { onCleanup, stopChild, track } from './child-processes.js';
 import { parsePrometheus, type MetricSamples } from './prometheus-text.js';
 import { collectGarbage, readHeapUsage, type HeapUsage } from './remote-gc.js';
@@ -26,7 +26,6 @@ const ENTRY = path.join(repoRoot, 'src', 'bin', 'uhs-realtime.ts');
 const EXIT_WITH_PARENT = pathToFileURL(path.join(sharedDir, 'exit-with-parent.ts')).href;
 const OUTPUT_TAIL_CHARS = 4_000;
 
-export { freePort };
 
 /** What the instances of one deployment have in common. */
 export interface SharedDeployment {

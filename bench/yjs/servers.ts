@@ -10,7 +10,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +17,7 @@ import { mintAccessToken } from '../../src/adapters/auth/token-minter.js';
 import { stopChild, track } from '../shared/child-processes.js';
 import { collectGarbage } from '../shared/remote-gc.js';
 import type { ClientTarget, ServerKind } from './protocol.js';
+import { freePort } from '../shared/free-port.js';
 
 export const SERVER_KINDS: readonly ServerKind[] = ['ours', 'y-websocket', 'hocuspocus'];
 
@@ -33,18 +33,6 @@ export interface RunningServer {
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(benchDir, '..', '..');
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 function hasTaskset(): boolean {
   return existsSync('/usr/bin/taskset') || existsSync('/bin/taskset');
