@@ -3,6 +3,7 @@ import type { ClusterEvents } from '../../core/cluster-events.js';
 import type { Logger } from '../../shared/logger.js';
 import { ChatRoom, type ChatRoomHooks } from './chat-room.js';
 import type { TicketStore } from './ticket-store.js';
+import { SingleFlight } from '../../shared/single-flight.js';
 
 /** How many of a ticket's latest messages a catch-up compares with what the room delivered. */
 const CATCH_UP_MESSAGES = 200;
@@ -21,7 +22,7 @@ export interface ChatRoomsOptions {
  */
 export class ChatRooms {
   private readonly rooms = new Map<string, ChatRoom>();
-  private readonly loading = new Map<string, Promise<ChatRoom | undefined>>();
+  private readonly loading = new SingleFlight<string, ChatRoom | undefined>();
   private readonly hooks: ChatRoomHooks;
   /** Rooms with a catch-up running, and whether another was asked for meanwhile. */
   private readonly catchingUp = new Map<ChatRoom, boolean>();
@@ -88,16 +89,12 @@ export class ChatRooms {
     await Promise.all(rooms.map((room) => room.close()));
   }
 
+  /** One load per ticket however many joins wait for it. */
   private load(ticketId: string): Promise<ChatRoom | undefined> {
-    let pending = this.loading.get(ticketId);
-    if (!pending) {
-      pending = this.doLoad(ticketId).finally(() => this.loading.delete(ticketId));
-      this.loading.set(ticketId, pending);
-    }
-    return pending;
+    return this.loading.run(ticketId, () => this.loadRoom(ticketId));
   }
 
-  private async doLoad(ticketId: string): Promise<ChatRoom | undefined> {
+  private async loadRoom(ticketId: string): Promise<ChatRoom | undefined> {
     const room = new ChatRoom(ticketId, this.options.bus, this.hooks);
     try {
       await room.subscribe();

@@ -3,6 +3,7 @@ import type { Unsubscribe } from '../../core/bus.js';
 import type { ClusterEvents } from '../../core/cluster-events.js';
 import type { Logger } from '../../shared/logger.js';
 import { DocRoom, type RoomContext, type RoomEntry } from './doc-room.js';
+import { SingleFlight } from '../../shared/single-flight.js';
 
 /** Compactions of the periodic sweep in flight at once (they overlap database round trips). */
 const SAVES_AT_ONCE = 4;
@@ -13,7 +14,7 @@ const SAVES_AT_ONCE = 4;
  */
 export class DocRooms {
   private readonly rooms = new Map<string, DocRoom>();
-  private readonly loading = new Map<string, Promise<DocRoom>>();
+  private readonly loading = new SingleFlight<string, DocRoom>();
   private readonly unloading = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
@@ -62,12 +63,7 @@ export class DocRooms {
       room.phase = 'open';
       return Promise.resolve(room);
     }
-    let pending = this.loading.get(docId);
-    if (!pending) {
-      pending = this.load(docId).finally(() => this.loading.delete(docId));
-      this.loading.set(docId, pending);
-    }
-    return pending;
+    return this.loading.run(docId, () => this.load(docId));
   }
 
   /** A room acquired for a peer that went away before joining. */
@@ -133,7 +129,7 @@ export class DocRooms {
     this.closed = true;
     clearInterval(this.timer);
     for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
-    await Promise.allSettled([...this.loading.values()]);
+    await Promise.allSettled(this.loading.pending());
     await this.ctx.journal.flush();
     await Promise.allSettled([...this.unloading]);
     await Promise.all(
