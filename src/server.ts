@@ -43,7 +43,6 @@ import { VideoRoomRegistry } from './features/signaling/video-room-registry.js';
 import { VideoSessionService } from './features/signaling/video-session-service.js';
 import { VideoSignaling } from './features/signaling/video-signaling.js';
 import { close } from './protocol/close-codes.js';
-import type { Role } from './protocol/roles.js';
 import { SortableIdGenerator } from './shared/ids.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { createHttpApp } from './transport/http/http-app.js';
@@ -102,8 +101,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   const cluster = new ClusterEvents({ bus, logger });
   await cluster.start();
   redisBus?.onReconnect(() => cluster.resync('bus_reconnected'));
-  let announceReaped: (users: ReadonlyArray<{ userId: string; role: Role }>) => void = () => undefined;
-  let announceBack: (users: ReadonlyArray<{ userId: string; role: Role }>) => void = () => undefined;
+  // bound once the announcer exists (it needs the publisher, which needs presence)
+  let announce: PresenceAnnouncer['announce'] = () => undefined;
   const redisPresence = redisUrl
     ? new RedisPresence({
         url: redisUrl,
@@ -111,10 +110,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
         instanceId: bus.instanceId,
         logger,
         heartbeatMs: config.redis.presenceHeartbeatMs,
-        onReapedOffline: (users) => announceReaped(users),
+        onReapedOffline: (users) => announce('user.offline', users),
         onInstanceReaped: (instanceId) => void cluster.announceDown(instanceId).catch(() => undefined),
         onReapedWhileAlive: (back) => {
-          announceBack(back);
+          announce('user.online', back);
           cluster.resync('reaped_while_alive');
         },
       })
@@ -139,8 +138,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   const disconnector = new UserDisconnector(bus, registry);
   const announcer = new PresenceAnnouncer(presence, publisher, logger);
   const connections = new ConnectionManager(publisher, presence, disconnector);
-  announceReaped = (users) => users.forEach((user) => announcer.announceOffline(user.userId, user.role));
-  announceBack = (users) => users.forEach((user) => announcer.announceOnline(user.userId, user.role));
+  announce = (edge, users) => announcer.announce(edge, users);
   const legacyBridge = redisUrl
     ? new LegacyBroadcastBridge({ url: redisUrl, keyPrefix: config.redis.keyPrefix, instanceId: bus.instanceId, publisher, logger })
     : undefined;

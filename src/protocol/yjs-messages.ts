@@ -121,17 +121,11 @@ function validatePayload(message: YjsMessage): YjsProtocolError | undefined {
 }
 
 function isStateVector(bytes: Uint8Array): boolean {
-  try {
-    const decoder = decoding.createDecoder(bytes);
-    const count = decoding.readVarUint(decoder);
-    for (let i = 0; i < count; i++) {
-      decoding.readVarUint(decoder);
-      decoding.readVarUint(decoder);
-    }
-    return !decoding.hasContent(decoder);
-  } catch {
-    return false;
-  }
+  return isCountedList(bytes, (decoder) => {
+    decoding.readVarUint(decoder); // client
+    decoding.readVarUint(decoder); // clock
+    return true;
+  });
 }
 
 /** A complete, well-formed Yjs (v1) update: every struct and the delete set decode. */
@@ -146,15 +140,20 @@ export function isUpdate(bytes: Uint8Array): boolean {
 }
 
 function isAwarenessUpdate(bytes: Uint8Array): boolean {
+  return isCountedList(bytes, (decoder) => {
+    decoding.readVarUint(decoder); // client
+    decoding.readVarUint(decoder); // clock
+    const state: unknown = JSON.parse(decoding.readVarString(decoder));
+    return state === null || typeof state === 'object';
+  });
+}
+
+/** A varUint count, then exactly that many entries that `readEntry` reads and accepts, and nothing after them. */
+function isCountedList(bytes: Uint8Array, readEntry: (decoder: decoding.Decoder) => boolean): boolean {
   try {
     const decoder = decoding.createDecoder(bytes);
     const count = decoding.readVarUint(decoder);
-    for (let i = 0; i < count; i++) {
-      decoding.readVarUint(decoder);
-      decoding.readVarUint(decoder);
-      const state: unknown = JSON.parse(decoding.readVarString(decoder));
-      if (state !== null && typeof state !== 'object') return false;
-    }
+    for (let i = 0; i < count; i++) if (!readEntry(decoder)) return false;
     return !decoding.hasContent(decoder);
   } catch {
     return false;

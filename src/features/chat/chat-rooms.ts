@@ -1,9 +1,9 @@
 import type { Bus, Unsubscribe } from '../../core/bus.js';
 import type { ClusterEvents } from '../../core/cluster-events.js';
 import type { Logger } from '../../shared/logger.js';
+import { SingleFlight } from '../../shared/single-flight.js';
 import { ChatRoom, type ChatRoomHooks } from './chat-room.js';
 import type { TicketStore } from './ticket-store.js';
-import { SingleFlight } from '../../shared/single-flight.js';
 
 /** How many of a ticket's latest messages a catch-up compares with what the room delivered. */
 const CATCH_UP_MESSAGES = 200;

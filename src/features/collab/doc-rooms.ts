@@ -2,8 +2,8 @@ import * as Y from 'yjs';
 import type { Unsubscribe } from '../../core/bus.js';
 import type { ClusterEvents } from '../../core/cluster-events.js';
 import type { Logger } from '../../shared/logger.js';
-import { DocRoom, type RoomContext, type RoomEntry } from './doc-room.js';
 import { SingleFlight } from '../../shared/single-flight.js';
+import { DocRoom, type RoomContext, type RoomEntry } from './doc-room.js';
 
 /** Compactions of the periodic sweep in flight at once (they overlap database round trips). */
 const SAVES_AT_ONCE = 4;

@@ -36,18 +36,16 @@ export class PresenceAnnouncer {
     });
   }
 
-  /** Announce a user gone without a local close (their instance died and was reaped). */
-  announceOffline(userId: string, role: Role): void {
-    this.enqueue(userId, async () => {
-      await this.publisher.publishEvent('user.offline', { user_id: userId, role });
-    });
-  }
-
-  /** Announce a user online again without a new connection (their instance had been taken for dead, and woke up). */
-  announceOnline(userId: string, role: Role): void {
-    this.enqueue(userId, async () => {
-      await this.publisher.publishEvent('user.online', { user_id: userId, role });
-    });
+  /**
+   * Announce users going offline or online without a local close or open: their instance was taken for dead and
+   * reaped (offline), or it was only frozen and woke up (online again).
+   */
+  announce(edge: 'user.online' | 'user.offline', users: ReadonlyArray<{ readonly userId: string; readonly role: Role }>): void {
+    for (const { userId, role } of users) {
+      this.enqueue(userId, async () => {
+        await this.publisher.publishEvent(edge, { user_id: userId, role });
+      });
+    }
   }
 
   /** Resolves when every queued presence change has been applied (shutdown, tests). */
