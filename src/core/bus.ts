@@ -16,6 +16,11 @@
 export interface Bus {
   /** Tags messages so features can drop their own echoes. */
   readonly instanceId: string;
+  /**
+   * False when no other instance can receive what this one publishes (the in-process bus): a feature may skip
+   * messages that only other instances read.
+   */
+  readonly reachesOtherInstances: boolean;
   publish<M>(topic: Topic<M>, message: M): Promise<void>;
   subscribe<M>(topic: Topic<M>, handler: (message: M) => void): Promise<Unsubscribe>;
   /** True while the bus can deliver to other instances (always true for the memory bus). */

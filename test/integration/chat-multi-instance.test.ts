@@ -16,6 +16,7 @@ import { connect, type TestClient } from '../helpers/ws-client.js';
 
 /** One in-process bus shared by two servers, each seeing it under its own instance id (as with Redis). */
 class InstanceBus implements Bus {
+  readonly reachesOtherInstances = true;
   constructor(readonly instanceId: string, private readonly shared: MemoryBus) {}
   publish<M>(topic: Topic<M>, message: M): Promise<void> {
     return this.shared.publish(topic, message);

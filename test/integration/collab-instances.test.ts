@@ -15,6 +15,7 @@ import { TEST_API_KEY, TEST_SECRET, tempDir } from '../helpers/server.js';
 /** One instance's view of a bus shared by several in-process servers: its own id, and optionally lossy. */
 class InstanceBus implements Bus {
   readonly instanceId = randomUUID();
+  readonly reachesOtherInstances = true;
   dropUpdates = false;
   constructor(private readonly shared: MemoryBus) {}
   async publish<M>(topic: Topic<M>, message: M): Promise<void> {

@@ -7,6 +7,7 @@ type Handler = (message: unknown) => void;
 /** The in-process bus: one instance, synchronous delivery, messages passed by reference (never encoded). */
 export class MemoryBus implements Bus {
   readonly instanceId = newInstanceId();
+  readonly reachesOtherInstances = false;
   private readonly handlers = new Map<string, Set<Handler>>();
 
   constructor(private readonly logger?: Logger) {}

@@ -31,6 +31,7 @@ const INSTANCE_ID_BYTES = 8;
  */
 export class RedisBus implements Bus {
   readonly instanceId = newInstanceId();
+  readonly reachesOtherInstances = true;
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readonly channels = new Map<string, Channel>();

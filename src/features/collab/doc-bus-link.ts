@@ -119,7 +119,8 @@ export class DocBusLink {
   }
 
   private publish(message: DocBusMessage): void {
-    if (this.closed) return;
+    // everything published here is for other instances (a room drops its own messages)
+    if (this.closed || !this.bus.reachesOtherInstances) return;
     this.bus.publish(this.topic, message).catch((error: unknown) => {
       this.logger.warn({ err: error, docId: this.room.docId }, 'publishing to other instances failed');
     });
