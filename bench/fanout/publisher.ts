@@ -158,3 +158,23 @@ export async function publishAtMaxRate(endpoint: PublishEndpoint, options: MaxOp
   }
   return tally.result();
 }
+
+/** The options of a fan-out run that shape its publishing (bench:fanout and bench:scale share them). */
+export interface PublishingOptions {
+  readonly durationS: number;
+  /** Max-rate phase: concurrent publisher loops. */
+  readonly publishers: number;
+  /** Max-rate phase: cap of events × connections. */
+  readonly maxPhaseDeliveries: number;
+}
+
+/**
+ * One phase's publishing: on schedule at `eventsPerSecond`, or (null) as fast as answered up to the delivery cap
+ * for `connections` receivers.
+ */
+export function publishPhase(endpoint: PublishEndpoint, phase: number, eventsPerSecond: number | null, options: PublishingOptions, connections: number): Promise<PublishResult> {
+  const durationMs = options.durationS * 1000;
+  return eventsPerSecond === null
+    ? publishAtMaxRate(endpoint, { phase, durationMs, concurrency: options.publishers, maxEvents: Math.max(1, Math.floor(options.maxPhaseDeliveries / connections)) })
+    : publishAtRate(endpoint, { phase, eventsPerSecond, durationMs });
+}

@@ -6,7 +6,7 @@ import { readCpuSeconds, readMachineCpuSeconds, readPeakRssBytes, readRssBytes }
 import { LoadFleet, type MergedReport } from './load-fleet.js';
 import type { BenchOptions } from './options.js';
 import { nowMs } from './protocol.js';
-import { publishAtMaxRate, publishAtRate, type PublishResult } from './publisher.js';
+import { publishAtRate, publishPhase, type PublishResult } from './publisher.js';
 import { ServerUnavailableError, startServer, type RunningServer, type ServerName } from './servers.js';
 import type { LatencySummary } from './stats.js';
 
@@ -133,7 +133,6 @@ async function runPhase(
   ctx: ScenarioContext,
 ): Promise<{ result: PhaseResult; report: MergedReport }> {
   const { options } = ctx;
-  const durationMs = options.durationS * 1000;
   await fleet.waitQuiet(QUIET_MS, QUIET_MAX_MS);
   await fleet.startPhase(phase);
   const serverCpu0 = readCpuSeconds(server.pid);
@@ -141,15 +140,7 @@ async function runPhase(
   const publisherCpu0 = ownCpuSeconds();
   const machine0 = readMachineCpuSeconds();
   const started = nowMs();
-  const published =
-    spec.eventsPerSecond === null
-      ? await publishAtMaxRate(server.publish, {
-          phase,
-          durationMs,
-          concurrency: options.publishers,
-          maxEvents: Math.max(1, Math.floor(options.maxPhaseDeliveries / connected)),
-        })
-      : await publishAtRate(server.publish, { phase, eventsPerSecond: spec.eventsPerSecond, durationMs });
+  const published = await publishPhase(server.publish, phase, spec.eventsPerSecond, options, connected);
   const expected = published.accepted * connected;
   const drainMs = await fleet.drain({ expected, stallMs: STALL_MS, maxMs: options.drainS * 1000 });
   await sleep(250); // one more progress/report round for deliveries that raced the drain check

@@ -5,7 +5,7 @@
  */
 import type { LoadFleet, MergedReport } from '../fanout/load-fleet.js';
 import { nowMs } from '../fanout/protocol.js';
-import { publishAtMaxRate, publishAtRate, type PublishResult } from '../fanout/publisher.js';
+import { publishPhase, type PublishResult } from '../fanout/publisher.js';
 import { Histogram, type LatencySummary } from '../fanout/stats.js';
 import { metricValue } from '../shared/prometheus-text.js';
 import { ownCpuSeconds, readCpuSecondsOrZero, readMachineCpuSeconds } from '../shared/proc-stats.js';
@@ -139,16 +139,7 @@ export async function runScalePhase(spec: PhaseSpec, phase: number, ctx: PhaseCo
   const own0 = ownCpuSeconds();
   const machine0 = readMachineCpuSeconds();
   const started = nowMs();
-  const durationMs = options.durationS * 1000;
-  const published =
-    spec.eventsPerSecond === null
-      ? await publishAtMaxRate(deployment.publish, {
-          phase,
-          durationMs,
-          concurrency: options.publishers,
-          maxEvents: Math.max(1, Math.floor(options.maxPhaseDeliveries / connected)),
-        })
-      : await publishAtRate(deployment.publish, { phase, eventsPerSecond: spec.eventsPerSecond, durationMs });
+  const published = await publishPhase(deployment.publish, phase, spec.eventsPerSecond, options, connected);
   await Promise.all(
     sides.map((side) => side.fleet.drain({ expected: published.accepted * side.connected, stallMs: STALL_MS, maxMs: options.drainS * 1000 })),
   );
