@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
-import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as Y from 'yjs';
 import { createDatabase } from '../../src/adapters/db/database.js';
 import { addParagraph, docReaches, fragmentText, nextClose, synced, yClient } from '../helpers/collab-clients.js';
+import { freePort } from '../helpers/child-server.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { createTestDatabase } from '../helpers/postgres.js';
-import { startServer, tempDir } from '../helpers/server.js';
-
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
+import { startServer, tempDir, type TestServer } from '../helpers/server.js';
 
 const DIALECTS = [
   { name: 'sqlite', url: async () => `sqlite:${join(tempDir(), 'collab.db')}` },
@@ -87,6 +79,29 @@ for (const dialect of DIALECTS) {
       assert.match(fragmentText(b.doc), /before the restart.*typed while the server was away/);
     });
 
+    test('two peers opening a stored document at the same moment share one room loaded from storage', async () => {
+      const url = await dialect.url();
+      const server = await startServer({ DATABASE_URL: url });
+      const token = await server.token('sue', 'student');
+      const author = yClient(server.wsUrl, 'together-1', token);
+      await synced(author);
+      addParagraph(author.doc, 'stored before anyone came back');
+      const text = fragmentText(author.doc);
+      const witness = yClient(server.wsUrl, 'together-1', token);
+      await synced(witness);
+      await docReaches(witness.doc, (d) => fragmentText(d) === text);
+      author.destroy();
+      witness.destroy();
+      await waitUntilUnloaded(server, 'together-1');
+
+      const [p, q] = [yClient(server.wsUrl, 'together-1', token), yClient(server.wsUrl, 'together-1', token)];
+      onCleanup(() => [p, q].forEach((c) => c.destroy()));
+      await Promise.all([synced(p), synced(q)]);
+      assert.deepEqual([fragmentText(p.doc), fragmentText(q.doc)], [text, text]);
+      addParagraph(p.doc, 'after');
+      await docReaches(q.doc, (d) => fragmentText(d) === fragmentText(p.doc), 5_000, 'an edit crossing the shared room');
+    });
+
     test('a peer that comes back while the room unloads gets the document, never an empty one', async () => {
       const url = await dialect.url();
       const server = await startServer({ DATABASE_URL: url });
@@ -107,4 +122,14 @@ for (const dialect of DIALECTS) {
       }
     });
   });
+}
+
+/** Until the server has no document open (its last peer left and the room was saved and unloaded). */
+async function waitUntilUnloaded(server: TestServer, docId: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (/^uhs_yjs_documents_open 0$/m.test(await (await server.api('/metrics', { key: null })).text())) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${docId} was not unloaded within 10 s`);
 }
