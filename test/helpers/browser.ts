@@ -10,16 +10,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer as createHttpServer, type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { RequestListener } from 'node:http';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { onCleanup } from './cleanup.js';
+import { serveLoopback } from './loopback-http.js';
+
+export { serveLoopback };
 
 const ISOLATED_FLAG = 'UHS_E2E_ISOLATED';
 export const CHROMIUM = '/usr/bin/chromium';
@@ -138,22 +139,6 @@ export async function browserPage(url: string, options: BrowserPageOptions = {})
   const page = context.pages()[0] ?? (await context.newPage());
   await page.goto(url);
   return page;
-}
-
-/**
- * A plain HTTP server on 127.0.0.1 (closed after the test file); resolves with its origin. Pages under test are
- * served this way, on their own origin: Chromium's local-network-access checks refuse a page it cannot place on
- * an address (e.g. one served through Playwright's page.route) to open sockets to 127.0.0.1.
- */
-export async function serveLoopback(handler: RequestListener): Promise<string> {
-  const server = createHttpServer(handler);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  onCleanup(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 /** A request handler answering GET of the given paths with fixed bodies, 404 otherwise. */

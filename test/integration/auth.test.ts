@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer as createHttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { before, describe, test } from 'node:test';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose';
-import { onCleanup } from '../helpers/cleanup.js';
+import { serveLoopback } from '../helpers/loopback-http.js';
 import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
 import { connect, connectReady, upgradeStatus } from '../helpers/ws-client.js';
 
@@ -104,13 +102,11 @@ describe('authentication with public keys', () => {
   test('ES256 from a JWKS endpoint, with issuer and audience checked', async () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256');
     const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-    const jwks = createHttpServer((_req, res) => {
+    const jwks = await serveLoopback((_req, res) => {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ keys: [jwk] }));
     });
-    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-    onCleanup(() => new Promise((resolve) => jwks.close(resolve)));
-    const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/.well-known/jwks.json`;
+    const jwksUrl = `${jwks}/.well-known/jwks.json`;
     const s = await startServer({ JWT_SECRET: '', JWT_JWKS_URL: jwksUrl, JWT_ISSUER: 'https://id.school', JWT_AUDIENCE: 'realtime' });
     const make = (iss: string, aud: string) =>
       new SignJWT({ sub: 'es', role: 'instructor', type: 'access' })

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { before, describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -10,7 +9,7 @@ import type { ReplySuggester } from '../../src/features/chat/reply-suggester.js'
 import { SuggestionService } from '../../src/features/chat/suggestion-service.js';
 import type { ChatMessage, Ticket, TicketStore } from '../../src/features/chat/ticket-store.js';
 import { errorCode, joinChat, putTicket, say } from '../helpers/chat.js';
-import { onCleanup } from '../helpers/cleanup.js';
+import { serveLoopback } from '../helpers/loopback-http.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 type Mode = 'ok' | 'error500' | 'hang' | 'garbage' | 'empty';
@@ -24,8 +23,7 @@ interface FakeProvider {
 /** A local OpenAI-compatible chat-completions server whose behaviour the test switches. */
 async function fakeProvider(): Promise<FakeProvider> {
   const state: FakeProvider = { url: '', mode: 'ok', requests: [] };
-  const hanging = new Set<ServerResponse>();
-  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -41,21 +39,11 @@ async function fakeProvider(): Promise<FakeProvider> {
         case 'empty':
           return json(200, { choices: [] });
         case 'hang':
-          hanging.add(res);
-          return;
+          return; // never answered; the connection is destroyed after the file
       }
     });
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  onCleanup(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const res of hanging) res.destroy();
-        http.closeAllConnections();
-        http.close(() => resolve());
-      }),
-  );
-  return Object.assign(state, { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/v1` });
+  };
+  return Object.assign(state, { url: `${await serveLoopback(handler)}/v1` });
 }
 
 describe('AI suggestions from an OpenAI-compatible provider', () => {

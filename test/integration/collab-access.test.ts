@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { before, describe, test } from 'node:test';
 import { httpDocAuthorizer } from '../../src/features/collab/http-doc-authorizer.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { addParagraph, docReaches, fragmentText, synced, withTimeout, yClient } from '../helpers/collab-clients.js';
-import { onCleanup } from '../helpers/cleanup.js';
+import { serveLoopback } from '../helpers/loopback-http.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 interface AuthRequest {
@@ -16,7 +16,7 @@ interface AuthRequest {
 /** A real HTTP authorization hook: access by user id, with a few misbehaving users. */
 async function startHook(): Promise<{ url: string; requests: AuthRequest[] }> {
   const requests: AuthRequest[] = [];
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
     req.on('end', () => {
@@ -33,11 +33,8 @@ async function startHook(): Promise<{ url: string; requests: AuthRequest[] }> {
       if (request.user_id === 'slow') return void setTimeout(() => reply(200, JSON.stringify({ access: 'write' })), 5000);
       return reply(200, JSON.stringify({ access: 'none' }));
     });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())).then(() => server.closeAllConnections()));
-  const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}/authorize`, requests };
+  };
+  return { url: `${await serveLoopback(handler)}/authorize`, requests };
 }
 
 describe('document access through YJS_AUTH_URL', () => {
