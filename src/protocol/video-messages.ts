@@ -33,10 +33,6 @@ export const videoClientSchemas = {
 
 export type VideoSignalType = 'offer' | 'answer' | 'ice_candidate';
 
-export function isSignalType(type: string): type is VideoSignalType {
-  return type === 'offer' || type === 'answer' || type === 'ice_candidate';
-}
-
 /** A peer as the others see it. */
 export interface VideoPeerInfo {
   readonly peer_id: string;

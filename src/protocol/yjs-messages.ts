@@ -31,7 +31,6 @@ export const DOC_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export const MESSAGE_SYNC = 0;
 export const MESSAGE_AWARENESS = 1;
-export const MESSAGE_AUTH = 2;
 export const MESSAGE_QUERY_AWARENESS = 3;
 export const SYNC_STEP_1 = 0;
 export const SYNC_STEP_2 = 1;
